@@ -1,0 +1,245 @@
+# Kernel constructors. A kernel configuration is a plain list of kernels that
+# run() applies in order once per iteration; each kernel is a plain list, so
+# configurations can be saved and printed.
+
+kernel_kinds <- c(assign = 0L, slice_cluster_hp = 1L, slice_feature_hp = 2L,
+                  grid_feature_hp = 3L)
+
+#' Priors for hyperparameters
+#'
+#' `prior_gamma(shape, rate)` is a Gamma prior, used for the CRP
+#' concentration and, optionally, independently for each beta
+#' hyperparameter. `prior_noninformative_beta()` is the default prior of a
+#' feature's beta hyperparameters \eqn{(a, b)}: the density
+#' \eqn{p(a, b) \propto (a + b)^{-5/2}} of datamicroscopes (and of Gelman et
+#' al., *Bayesian Data Analysis*, section 5.3), restricted to the box
+#' \eqn{[lower, upper]^2}.
+#'
+#' @section Why a bounded box:
+#' On \eqn{(0, \infty)^2} this prior is improper near \eqn{a = b = 0}, and so
+#' is the posterior of any feature that never varies inside a group (such as
+#' the always-blank border pixels of MNIST): its likelihood stays bounded
+#' away from zero as \eqn{a, b \to 0} while the prior's mass there is
+#' infinite, so a slice sampler drifts towards zero without end. On the box
+#' the posterior is proper for every data set. For such a feature the
+#' sampled \eqn{(a, b)} then sit near `lower`, with \eqn{b} around
+#' \eqn{K a / 2.5} for K groups; the predictive probability \eqn{a / (a + b)}
+#' that a new group turns the feature on does not depend on `lower`. Features
+#' that do vary keep a proper posterior that the box barely touches. Use
+#' `prior_gamma()` instead for a proper prior on the whole positive
+#' quadrant.
+#'
+#' @param shape,rate Shape and rate of the Gamma prior (both > 0).
+#' @param lower,upper Bounds of the box for each of \eqn{a} and \eqn{b}
+#'   (`0 < lower < upper`, `upper` may be `Inf`).
+#' @return A `microscopes_prior` object.
+#' @examples
+#' prior_gamma(1, 1)
+#' prior_noninformative_beta()
+#' @export
+prior_gamma <- function(shape = 1, rate = 1) {
+  shape <- check_positive_number(shape, "shape")
+  rate <- check_positive_number(rate, "rate")
+  structure(list(name = "gamma", kind = 1L, shape = shape, rate = rate,
+                 lower = 0, upper = Inf), class = "microscopes_prior")
+}
+
+#' @rdname prior_gamma
+#' @export
+prior_noninformative_beta <- function(lower = 0.01, upper = 1000) {
+  lower <- check_positive_number(lower, "lower")
+  if (!is.numeric(upper) || length(upper) != 1L || is.na(upper) || upper <= lower) {
+    abort_arg("upper", sprintf("must be a single number greater than `lower` (%s).", format(lower)))
+  }
+  structure(list(name = "noninformative_beta", kind = 0L, shape = NA_real_,
+                 rate = NA_real_, lower = lower, upper = as.double(upper)),
+            class = "microscopes_prior")
+}
+
+#' @export
+print.microscopes_prior <- function(x, ...) {
+  if (x$name == "gamma") {
+    cat(sprintf("<microscopes prior: Gamma(shape = %g, rate = %g)>\n", x$shape, x$rate))
+  } else {
+    cat(sprintf("<microscopes prior: (a + b)^(-5/2) on [%g, %g]^2>\n", x$lower, x$upper))
+  }
+  invisible(x)
+}
+
+as_feature_prior <- function(prior, call = caller_call()) {
+  force(call)
+  if (identical(prior, "noninformative_beta")) return(prior_noninformative_beta())
+  if (inherits(prior, "microscopes_prior")) return(prior)
+  abort_arg("prior", sprintf(
+    "must be \"noninformative_beta\", `prior_noninformative_beta()` or `prior_gamma()`, not %s.",
+    describe_value(prior)), call = call)
+}
+
+new_kernel <- function(name, features = NULL, prior = NULL, width = 1,
+                       grid = NULL) {
+  structure(list(name = name, kind = kernel_kinds[[name]], features = features,
+                 prior = prior, width = width, grid = grid),
+            class = "microscopes_kernel")
+}
+
+check_features <- function(features, call = caller_call()) {
+  force(call)
+  if (is.null(features)) return(NULL)
+  ok <- is.numeric(features) && length(features) > 0L && !anyNA(features) &&
+    all(features == round(features)) && all(features >= 1) && !anyDuplicated(features)
+  if (!ok) {
+    abort_arg("features", "must be NULL (all features) or distinct whole numbers >= 1.",
+              call = call)
+  }
+  as.integer(features)
+}
+
+#' MCMC kernels
+#'
+#' The moves a [runner()] makes, applied in the order of the kernel
+#' configuration once per iteration of [run()]:
+#' * `assign_kernel()`: collapsed Gibbs sampling of every row's group, rows
+#'   in random order, with one new empty group offered each time (Neal 2000,
+#'   algorithm 3).
+#' * `slice_cluster_hp_kernel()`: slice sampling (Neal 2003) of the CRP
+#'   concentration \eqn{\alpha} given the partition.
+#' * `slice_feature_hp_kernel()`: slice sampling of each feature's beta
+#'   hyperparameters \eqn{(a, b)}, one coordinate at a time, given the groups'
+#'   counts; see [prior_noninformative_beta()] for the default prior.
+#' * `grid_feature_hp_kernel()`: a Gibbs step over a grid of \eqn{(a, b)}
+#'   values for each feature.
+#'
+#' `default_kernel_config(defn)` is `assign`, then `slice_cluster_hp`, then
+#' `slice_feature_hp` over all features, as in datamicroscopes.
+#'
+#' @param prior For `slice_cluster_hp_kernel()`, a [prior_gamma()]. For
+#'   `slice_feature_hp_kernel()`, `"noninformative_beta"` (the bounded
+#'   default), [prior_noninformative_beta()] or [prior_gamma()].
+#' @param width Initial width of the slice sampler's interval.
+#' @param features Features (column numbers) to update; `NULL` for all.
+#' @param grid For `grid_feature_hp_kernel()`: a matrix or data frame with
+#'   columns `alpha` and `beta` (the grid points) and optionally `weight`
+#'   (prior probabilities, default uniform).
+#' @param defn A model definition from [model_definition()].
+#' @return A `microscopes_kernel`; `default_kernel_config()` returns a
+#'   `microscopes_kernel_config`, a list of kernels.
+#' @references Neal, R. M. (2000). Markov chain sampling methods for
+#'   Dirichlet process mixture models. *Journal of Computational and
+#'   Graphical Statistics* 9(2), 249-265.
+#'
+#'   Neal, R. M. (2003). Slice sampling. *Annals of Statistics* 31(3),
+#'   705-767.
+#' @examples
+#' defn <- model_definition(10, rep(list(beta_bernoulli()), 3))
+#' default_kernel_config(defn)
+#' grid <- expand.grid(alpha = c(0.5, 1, 2), beta = c(0.5, 1, 2))
+#' kc <- list(assign_kernel(), grid_feature_hp_kernel(grid = grid))
+#' @export
+assign_kernel <- function() {
+  new_kernel("assign")
+}
+
+#' @rdname assign_kernel
+#' @export
+slice_cluster_hp_kernel <- function(prior = prior_gamma(1, 1), width = 1) {
+  if (!inherits(prior, "microscopes_prior") || prior$name != "gamma") {
+    abort_arg("prior", sprintf("must be a Gamma prior from `prior_gamma()`, not %s.",
+                               describe_value(prior)))
+  }
+  new_kernel("slice_cluster_hp", prior = prior,
+             width = check_positive_number(width, "width"))
+}
+
+#' @rdname assign_kernel
+#' @export
+slice_feature_hp_kernel <- function(features = NULL, prior = "noninformative_beta",
+                                    width = 0.1) {
+  new_kernel("slice_feature_hp", features = check_features(features),
+             prior = as_feature_prior(prior),
+             width = check_positive_number(width, "width"))
+}
+
+#' @rdname assign_kernel
+#' @export
+grid_feature_hp_kernel <- function(features = NULL, grid) {
+  features <- check_features(features)
+  if (missing(grid)) abort_arg("grid", "is required: a matrix with columns alpha and beta.")
+  if (!(is.data.frame(grid) || is.matrix(grid)) ||
+      !all(c("alpha", "beta") %in% colnames(grid)) || nrow(grid) < 1L) {
+    abort_arg("grid", "must be a matrix or data frame with columns `alpha` and `beta` and at least one row.")
+  }
+  a <- grid[, "alpha"]
+  b <- grid[, "beta"]
+  weight <- if ("weight" %in% colnames(grid)) grid[, "weight"] else rep(1, nrow(grid))
+  if (!is.numeric(a) || !is.numeric(b) || any(!is.finite(a) | !is.finite(b)) ||
+      any(a <= 0 | b <= 0)) {
+    abort_arg("grid", "must hold finite values > 0 in columns `alpha` and `beta`.")
+  }
+  if (!is.numeric(weight) || any(!is.finite(weight)) || any(weight < 0) || sum(weight) <= 0) {
+    abort_arg("grid", "must hold non-negative finite weights, not all zero, in column `weight`.")
+  }
+  grid <- cbind(alpha = as.double(a), beta = as.double(b),
+                log_weight = log(weight / sum(weight)))
+  new_kernel("grid_feature_hp", features = features, grid = grid,
+             prior = prior_noninformative_beta())
+}
+
+#' @rdname assign_kernel
+#' @export
+default_kernel_config <- function(defn) {
+  check_definition(defn)
+  structure(list(assign_kernel(), slice_cluster_hp_kernel(), slice_feature_hp_kernel()),
+            class = "microscopes_kernel_config")
+}
+
+#' @export
+print.microscopes_kernel <- function(x, ...) {
+  cat("<microscopes kernel:", format_kernel(x), ">\n")
+  invisible(x)
+}
+
+#' @export
+print.microscopes_kernel_config <- function(x, ...) {
+  cat("<microscopes kernel config>\n")
+  for (k in seq_along(x)) cat(sprintf("  %d. %s\n", k, format_kernel(x[[k]])))
+  invisible(x)
+}
+
+format_kernel <- function(kernel) {
+  features <- if (is.null(kernel$features)) "all features" else
+    sprintf("%d features", length(kernel$features))
+  switch(kernel$name,
+    assign = "assign (collapsed Gibbs, Neal 2000 algorithm 3)",
+    slice_cluster_hp = sprintf("slice_cluster_hp (Gamma(%g, %g) prior, width %g)",
+                               kernel$prior$shape, kernel$prior$rate, kernel$width),
+    slice_feature_hp = sprintf("slice_feature_hp (%s, %s prior, width %g)", features,
+                               kernel$prior$name, kernel$width),
+    grid_feature_hp = sprintf("grid_feature_hp (%s, %d grid points)", features,
+                              nrow(kernel$grid)))
+}
+
+# The kernels as the C code reads them: features resolved to 1..D, every
+# field present.
+check_kernel_config <- function(kernel_config, D, call = caller_call()) {
+  force(call)
+  if (inherits(kernel_config, "microscopes_kernel")) kernel_config <- list(kernel_config)
+  ok <- is.list(kernel_config) &&
+    all(vapply(kernel_config, inherits, logical(1), "microscopes_kernel"))
+  if (!ok) {
+    abort_arg("kernel_config", "must be a list of kernels such as `default_kernel_config(defn)`.",
+              call = call)
+  }
+  lapply(kernel_config, function(kernel) {
+    features <- kernel$features
+    if (is.null(features)) features <- seq_len(D)
+    if (any(features > D)) {
+      abort_arg("kernel_config", sprintf(
+        "has a %s kernel for feature %d, but the model has %d features.",
+        kernel$name, max(features), D), call = call)
+    }
+    prior <- kernel$prior
+    if (is.null(prior)) prior <- prior_gamma(1, 1)
+    list(kind = kernel$kind, features = as.integer(features), width = kernel$width,
+         prior = unclass(prior), grid = kernel$grid)
+  })
+}

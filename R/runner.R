@@ -1,0 +1,247 @@
+#' Make a runner: one Markov chain
+#'
+#' A runner holds one chain's sampler in C memory: the latent state, its
+#' cached predictive tables, its own random stream (seeded from R's random
+#' number generator when the runner is made, so `set.seed()` makes runs
+#' reproducible) and the kernels. [run()] advances it in place;
+#' [get_latent()] reads its state back as a plain R object. A runner cannot
+#' be saved with `saveRDS()`; save its latent state instead and make a new
+#' runner from it.
+#'
+#' @param defn A model definition from [model_definition()].
+#' @param view A [dataview()] or a binary matrix (packed on the fly).
+#' @param latent A latent state from [initialize_state()] or [get_latent()]
+#'   for the same definition and data.
+#' @param kernel_config A list of kernels, e.g. [default_kernel_config()].
+#' @return A `microscopes_runner`.
+#' @seealso [parallel_runner()] to run several chains at once.
+#' @examples
+#' set.seed(1)
+#' Y <- matrix(runif(50 * 8) < 0.3, 50, 8)
+#' view <- dataview(Y)
+#' defn <- model_definition(nrow(Y), rep(list(beta_bernoulli()), ncol(Y)))
+#' r <- runner(defn, view, initialize_state(defn, view), default_kernel_config(defn))
+#' run(r, niters = 10)
+#' get_latent(r)
+#' @export
+runner <- function(defn, view, latent, kernel_config) {
+  check_definition(defn)
+  view <- as_dataview(view)
+  check_view_fits(view, defn)
+  check_state(latent)
+  if (latent$n != defn$n || latent$D != defn$D) {
+    abort_arg("latent", sprintf(
+      "was made for %d rows and %d features, but `defn` has %d rows and %d features.",
+      latent$n, latent$D, defn$n, defn$D))
+  }
+  counts <- .Call(C_group_counts, view, latent$assignments)
+  if (!identical(counts$heads, latent$heads) || !identical(counts$tails, latent$tails)) {
+    abort_arg("latent", "does not match `view`: its groups' counts differ from the data's.")
+  }
+  kernels <- check_kernel_config(kernel_config, defn$D)
+  ptr <- .Call(C_runner_new, view, latent$assignments, latent$cluster_hp$alpha,
+               latent$feature_hps, kernels)
+  structure(list(ptr = ptr, defn = defn, models = latent$models,
+                 kernel_config = kernel_config),
+            class = "microscopes_runner")
+}
+
+#' Run chains in parallel
+#'
+#' Groups runners so that [run()] advances them all at once, each chain in
+#' C threads of a pool (more chains than threads is fine), all sharing the
+#' packed data. Each chain owns its random stream, so the chains are
+#' bit-identical whatever the number of threads.
+#'
+#' @param runners A list of runners from [runner()], each with its own chain.
+#' @param threads Number of threads; `NULL` for [microscopes_threads()].
+#' @return A `microscopes_parallel_runner`.
+#' @examples
+#' set.seed(42)
+#' Y <- matrix(runif(50 * 8) < 0.3, 50, 8)
+#' view <- dataview(Y)
+#' defn <- model_definition(nrow(Y), rep(list(beta_bernoulli()), ncol(Y)))
+#' kc <- default_kernel_config(defn)
+#' runners <- lapply(1:3, function(i) runner(defn, view, initialize_state(defn, view), kc))
+#' r <- parallel_runner(runners, threads = 2)
+#' run(r, niters = 5)
+#' length(get_latents(r))
+#' @export
+parallel_runner <- function(runners, threads = NULL) {
+  if (inherits(runners, "microscopes_runner")) runners <- list(runners)
+  if (!is.list(runners) || length(runners) == 0L ||
+      !all(vapply(runners, inherits, logical(1), "microscopes_runner"))) {
+    abort_arg("runners", "must be a non-empty list of runners from `runner()`.")
+  }
+  defn <- runners[[1]]$defn
+  for (j in seq_along(runners)) {
+    if (!identical(runners[[j]]$defn, defn)) {
+      abort_arg("runners", sprintf(
+        "must share one model definition; runner %d was made for another one.", j))
+    }
+  }
+  if (!is.null(threads)) threads <- check_whole_number(threads, "threads", min = 1)
+  structure(list(runners = runners, threads = threads),
+            class = "microscopes_parallel_runner")
+}
+
+#' Advance chains
+#'
+#' Applies every kernel of the configuration, in order, `niters` times to
+#' each chain, in place. Chains run in C threads; the R session stays
+#' responsive to Ctrl-C, which stops all chains at the end of their current
+#' iteration (so their states stay valid). Long runs show a progress bar
+#' (set `options(microscopes.progress = FALSE)` to silence it; by default it
+#' shows only in interactive sessions).
+#'
+#' @param r A runner or a parallel runner.
+#' @param niters Number of iterations, a whole number >= 0.
+#' @param ... Unused.
+#' @return `r`, invisibly, advanced in place.
+#' @examples
+#' set.seed(1)
+#' Y <- matrix(runif(40 * 6) < 0.3, 40, 6)
+#' defn <- model_definition(nrow(Y), rep(list(beta_bernoulli()), ncol(Y)))
+#' r <- runner(defn, Y, initialize_state(defn, Y), default_kernel_config(defn))
+#' run(r, 5)
+#' @export
+run <- function(r, niters, ...) UseMethod("run")
+
+#' @export
+run.default <- function(r, niters, ...) {
+  abort_arg("r", sprintf("must be a runner or a parallel runner, not %s.", describe_type(r)))
+}
+
+#' @export
+run.microscopes_runner <- function(r, niters, ...) {
+  run_runners(list(r), niters, threads = 1L)
+  invisible(r)
+}
+
+#' @export
+run.microscopes_parallel_runner <- function(r, niters, ...) {
+  run_runners(r$runners, niters, threads = resolve_threads(r$threads))
+  invisible(r)
+}
+
+run_runners <- function(runners, niters, threads, call = caller_call()) {
+  force(call)
+  niters <- check_whole_number(niters, "niters", min = 0, call = call)
+  progress <- isTRUE(getOption("microscopes.progress", interactive()))
+  ptrs <- lapply(runners, `[[`, "ptr")
+  done <- .Call(C_runners_run, ptrs, niters, threads, progress)
+  if (isTRUE(attr(done, "interrupted"))) {
+    message(sprintf(
+      "Interrupted: chains kept at their last complete iteration (%s of %d done).",
+      paste(unique(as.integer(done)), collapse = "/"), niters))
+    cond <- structure(class = c("interrupt", "condition"),
+                      list(message = "run() interrupted", call = call))
+    signalCondition(cond)
+    invokeRestart("abort")
+  }
+  invisible(done)
+}
+
+#' Read the latent state of chains
+#'
+#' `get_latent()` copies a runner's current state into a plain R object
+#' (`saveRDS()` keeps it); `get_latents()` does so for every chain of a
+#' parallel runner.
+#'
+#' @param r A runner (`get_latent()`) or a parallel runner (`get_latents()`).
+#' @return A `microscopes_state`, or a list of them.
+#' @examples
+#' set.seed(1)
+#' Y <- matrix(runif(40 * 6) < 0.3, 40, 6)
+#' defn <- model_definition(nrow(Y), rep(list(beta_bernoulli()), ncol(Y)))
+#' r <- runner(defn, Y, initialize_state(defn, Y), default_kernel_config(defn))
+#' run(r, 5)
+#' s <- get_latent(r)
+#' f <- tempfile(fileext = ".rds")
+#' saveRDS(s, f)
+#' identical(assignments(readRDS(f)), assignments(s))
+#' @export
+get_latent <- function(r) {
+  check_class(r, "microscopes_runner", "r", "a runner from `runner()`")
+  parts <- .Call(C_runner_latent, r$ptr)
+  state_from_parts(r$defn$n, r$defn$D, parts$assignments, parts, parts$alpha,
+                   parts$feature_hps, r$models)
+}
+
+#' @rdname get_latent
+#' @export
+get_latents <- function(r) {
+  if (inherits(r, "microscopes_runner")) return(list(get_latent(r)))
+  check_class(r, "microscopes_parallel_runner", "r", "a parallel runner from `parallel_runner()`")
+  lapply(r$runners, get_latent)
+}
+
+#' Traces of chains
+#'
+#' Every runner records, after each iteration, the number of groups, the CRP
+#' concentration \eqn{\alpha} and the log joint probability
+#' (`score_assignment() + score_data()`), to judge mixing.
+#'
+#' @param r A runner or a parallel runner.
+#' @return `chain_trace()`: a data frame with columns `chain`, `iteration`,
+#'   `n_groups`, `alpha`, `log_joint`. `as_mcmc_list()`: a
+#'   `coda::mcmc.list` of the same traces, one `mcmc` per chain (needs the
+#'   coda package).
+#' @examples
+#' set.seed(1)
+#' Y <- matrix(runif(40 * 6) < 0.3, 40, 6)
+#' defn <- model_definition(nrow(Y), rep(list(beta_bernoulli()), ncol(Y)))
+#' r <- runner(defn, Y, initialize_state(defn, Y), default_kernel_config(defn))
+#' run(r, 5)
+#' chain_trace(r)
+#' @export
+chain_trace <- function(r) {
+  runners <- runners_of(r)
+  traces <- lapply(seq_along(runners), function(j) {
+    t <- .Call(C_runner_trace, runners[[j]]$ptr)
+    data.frame(chain = rep(j, length(t$n_groups)), iteration = seq_along(t$n_groups),
+               n_groups = t$n_groups, alpha = t$alpha, log_joint = t$log_joint)
+  })
+  do.call(rbind, traces)
+}
+
+#' @rdname chain_trace
+#' @export
+as_mcmc_list <- function(r) {
+  if (!requireNamespace("coda", quietly = TRUE)) {
+    stop("as_mcmc_list() needs the coda package: install.packages(\"coda\").", call. = FALSE)
+  }
+  trace <- chain_trace(r)
+  coda::mcmc.list(lapply(split(trace, trace$chain), function(t) {
+    coda::mcmc(as.matrix(t[, c("n_groups", "alpha", "log_joint")]))
+  }))
+}
+
+# Seconds spent in each kind of kernel, summed over chains (for bench/).
+kernel_seconds <- function(r) {
+  seconds <- Reduce(`+`, lapply(runners_of(r), function(x) .Call(C_runner_trace, x$ptr)$kernel_seconds))
+  stats::setNames(seconds, names(kernel_kinds))
+}
+
+runners_of <- function(r, call = caller_call()) {
+  force(call)
+  if (inherits(r, "microscopes_runner")) return(list(r))
+  if (inherits(r, "microscopes_parallel_runner")) return(r$runners)
+  abort_arg("r", sprintf("must be a runner or a parallel runner, not %s.", describe_type(r)),
+            call = call)
+}
+
+#' @export
+print.microscopes_runner <- function(x, ...) {
+  alive <- !identical(x$ptr, new("externalptr"))
+  cat(sprintf("<microscopes runner: %d rows, %d features%s>\n", x$defn$n, x$defn$D,
+              if (alive) "" else ", sampler gone (saved and reloaded?)"))
+  invisible(x)
+}
+
+#' @export
+print.microscopes_parallel_runner <- function(x, ...) {
+  cat(sprintf("<microscopes parallel runner: %d chains, %s threads>\n", length(x$runners),
+              if (is.null(x$threads)) "default" else x$threads))
+  invisible(x)
+}

@@ -1,0 +1,308 @@
+#' Initialise a latent state
+#'
+#' Makes the starting point of a chain: a partition of the rows, the CRP
+#' concentration and every feature's beta hyperparameters. By default the
+#' partition is a draw from the CRP prior with the given concentration (as in
+#' datamicroscopes), using R's random number generator, so `set.seed()`
+#' makes it reproducible.
+#'
+#' @param defn A model definition from [model_definition()].
+#' @param view A [dataview()] or a binary matrix.
+#' @param cluster_hp `list(alpha = )`, the CRP concentration (> 0).
+#' @param feature_hps `NULL` for \eqn{a = b = 1} everywhere, a list with one
+#'   `list(alpha = , beta = )` per feature, or a D x 2 matrix of
+#'   \eqn{(a, b)} by row.
+#' @param assignment `NULL` for a CRP draw, or an integer vector of group
+#'   labels, one per row. Labels between 1 and n are kept as group ids;
+#'   other labels are renumbered 1, 2, ... in sorted order.
+#' @return A `microscopes_state`: a plain list that `saveRDS()` keeps, with
+#'   the partition, the hyperparameters and each group's sufficient
+#'   statistics (so its accessors and plots need no data).
+#' @seealso [groups()] and the other accessors; [runner()].
+#' @examples
+#' set.seed(1)
+#' Y <- matrix(runif(20 * 4) < 0.3, 20, 4)
+#' defn <- model_definition(nrow(Y), rep(list(beta_bernoulli()), ncol(Y)))
+#' s <- initialize_state(defn, dataview(Y))
+#' s
+#' @export
+initialize_state <- function(defn, view, cluster_hp = list(alpha = 1),
+                             feature_hps = NULL, assignment = NULL) {
+  check_definition(defn)
+  view <- as_dataview(view)
+  check_view_fits(view, defn)
+  if (!is.list(cluster_hp) || is.null(cluster_hp$alpha)) {
+    abort_arg("cluster_hp", "must be a list with element `alpha`, e.g. `list(alpha = 1)`.")
+  }
+  alpha <- check_positive_number(cluster_hp$alpha, "cluster_hp$alpha")
+  hps <- as_feature_hps(feature_hps, defn$D)
+  if (is.null(assignment)) {
+    assignment <- sample_crp(defn$n, alpha)
+  } else {
+    assignment <- check_assignment(assignment, defn$n)
+  }
+  new_state(view, assignment, alpha, hps, defn$models)
+}
+
+# A CRP(alpha) partition of n rows, labels 1..K in order of appearance.
+sample_crp <- function(n, alpha) {
+  labels <- integer(n)
+  sizes <- integer(0)
+  for (i in seq_len(n)) {
+    k <- sample.int(length(sizes) + 1L, 1L, prob = c(sizes, alpha))
+    if (k > length(sizes)) sizes <- c(sizes, 0L)
+    sizes[k] <- sizes[k] + 1L
+    labels[i] <- k
+  }
+  labels
+}
+
+check_assignment <- function(assignment, n, call = caller_call()) {
+  force(call)
+  ok <- is.numeric(assignment) && length(assignment) == n && !anyNA(assignment) &&
+    all(assignment == round(assignment))
+  if (!ok) {
+    abort_arg("assignment", sprintf("must be a vector of %d whole-number group labels without NA.", n),
+              call = call)
+  }
+  if (min(assignment) < 1 || max(assignment) > n) {
+    assignment <- match(assignment, sort(unique(assignment)))
+  }
+  as.integer(assignment)
+}
+
+as_feature_hps <- function(feature_hps, D, call = caller_call()) {
+  force(call)
+  if (is.null(feature_hps)) {
+    hps <- matrix(1, D, 2)
+  } else if (is.matrix(feature_hps) && is.numeric(feature_hps)) {
+    if (!identical(dim(feature_hps), c(D, 2L))) {
+      abort_arg("feature_hps", sprintf("must be a %d x 2 matrix (alpha, beta by feature), not %d x %d.",
+                                       D, nrow(feature_hps), ncol(feature_hps)), call = call)
+    }
+    hps <- feature_hps
+  } else if (is.list(feature_hps)) {
+    if (length(feature_hps) != D) {
+      abort_arg("feature_hps", sprintf("must have one list(alpha = , beta = ) per feature (%d), not %d.",
+                                       D, length(feature_hps)), call = call)
+    }
+    hps <- t(vapply(feature_hps, function(hp) {
+      if (!is.list(hp) || !is.numeric(hp$alpha) || !is.numeric(hp$beta) ||
+          length(hp$alpha) != 1L || length(hp$beta) != 1L) {
+        abort_arg("feature_hps", "must hold elements of the form list(alpha = , beta = ).", call = call)
+      }
+      c(hp$alpha, hp$beta)
+    }, numeric(2)))
+  } else {
+    abort_arg("feature_hps", sprintf("must be NULL, a list or a %d x 2 matrix, not %s.",
+                                     D, describe_type(feature_hps)), call = call)
+  }
+  storage.mode(hps) <- "double"
+  if (anyNA(hps) || any(!is.finite(hps)) || any(hps <= 0)) {
+    abort_arg("feature_hps", "must be finite and > 0.", call = call)
+  }
+  dimnames(hps) <- list(NULL, c("alpha", "beta"))
+  hps
+}
+
+new_state <- function(view, assignment, alpha, hps, models) {
+  counts <- .Call(C_group_counts, view, assignment)
+  state_from_parts(view$n, view$D, assignment, counts, alpha, hps, models)
+}
+
+state_from_parts <- function(n, D, assignment, counts, alpha, hps, models) {
+  dimnames(hps) <- list(NULL, c("alpha", "beta"))
+  structure(list(n = as.integer(n), D = as.integer(D),
+                 assignments = assignment,
+                 groups = counts$groups, group_sizes = counts$group_sizes,
+                 heads = counts$heads, tails = counts$tails,
+                 cluster_hp = list(alpha = alpha),
+                 feature_hps = hps, models = models),
+            class = "microscopes_state")
+}
+
+#' Is this a latent state?
+#' @param x Any object.
+#' @return `TRUE` for a `microscopes_state`.
+#' @examples
+#' is_state(1)
+#' @export
+is_state <- function(x) inherits(x, "microscopes_state")
+
+check_state <- function(latent, arg = "latent", call = caller_call()) {
+  force(call)
+  if (!is_state(latent)) {
+    abort_arg(arg, sprintf("must be a latent state (from `initialize_state()` or `get_latent()`), not %s.",
+                           describe_type(latent)), call = call)
+  }
+  invisible(latent)
+}
+
+#' Latent state accessors
+#'
+#' Read a state's partition, hyperparameters, sufficient statistics and
+#' scores. Group ids are positive integers that stay the same for the life of
+#' a group; they need not be contiguous.
+#'
+#' @param s A latent state (from [initialize_state()] or [get_latent()]).
+#' @param g A group id, one of `groups(s)`.
+#' @param d A feature (column number).
+#' @param by_feature For `score_data()`: return one value per feature
+#'   instead of their sum.
+#' @return
+#' * `groups()`: the ids of the non-empty groups, increasing.
+#' * `groupsize()`: the number of rows in group `g`.
+#' * `assignments()`: the group id of each row.
+#' * `n_groups()`: the number of non-empty groups.
+#' * `get_cluster_hp()`: `list(alpha = )`, the CRP concentration.
+#' * `get_feature_hp()`: `list(alpha = , beta = )` of feature `d`.
+#' * `feature_hps()`: a D x 2 matrix with columns `alpha` and `beta`.
+#' * `get_suffstats()`: `list(heads = , tails = )`, the observed ones and
+#'   zeros of feature `d` in group `g` (missing entries are not counted).
+#' * `suffstats()`: an integer array `[groups, features, c("heads", "tails")]`.
+#' * `score_assignment()`: the log CRP probability of the partition given
+#'   \eqn{\alpha}.
+#' * `score_data()`: the log marginal likelihood of the data given the
+#'   partition and the feature hyperparameters.
+#' @examples
+#' set.seed(1)
+#' Y <- matrix(runif(20 * 4) < 0.3, 20, 4)
+#' defn <- model_definition(nrow(Y), rep(list(beta_bernoulli()), ncol(Y)))
+#' s <- initialize_state(defn, dataview(Y))
+#' groups(s); n_groups(s); groupsize(s, groups(s)[1])
+#' get_suffstats(s, groups(s)[1], 2)
+#' score_assignment(s) + score_data(s)
+#' @name state-accessors
+NULL
+
+#' @rdname state-accessors
+#' @export
+groups <- function(s) {
+  check_state(s, "s")
+  s$groups
+}
+
+group_row <- function(s, g, call = caller_call()) {
+  force(call)
+  if (!is.numeric(g) || length(g) != 1L || is.na(g) || !(g %in% s$groups)) {
+    abort_arg("g", sprintf("must be one of the state's group ids (see `groups(s)`), not %s.",
+                           describe_value(g)), call = call)
+  }
+  match(g, s$groups)
+}
+
+#' @rdname state-accessors
+#' @export
+groupsize <- function(s, g) {
+  check_state(s, "s")
+  s$group_sizes[group_row(s, g)]
+}
+
+#' @rdname state-accessors
+#' @export
+assignments <- function(s) {
+  check_state(s, "s")
+  s$assignments
+}
+
+#' @rdname state-accessors
+#' @export
+n_groups <- function(s) {
+  check_state(s, "s")
+  length(s$groups)
+}
+
+#' @rdname state-accessors
+#' @export
+get_cluster_hp <- function(s) {
+  check_state(s, "s")
+  s$cluster_hp
+}
+
+check_feature_index <- function(d, D, call = caller_call()) {
+  force(call)
+  if (!is.numeric(d) || length(d) != 1L || is.na(d) || d != round(d) || d < 1 || d > D) {
+    abort_arg("d", sprintf("must be a feature number between 1 and %d, not %s.", D,
+                           describe_value(d)), call = call)
+  }
+  as.integer(d)
+}
+
+#' @rdname state-accessors
+#' @export
+get_feature_hp <- function(s, d) {
+  check_state(s, "s")
+  d <- check_feature_index(d, s$D)
+  list(alpha = unname(s$feature_hps[d, "alpha"]), beta = unname(s$feature_hps[d, "beta"]))
+}
+
+#' @rdname state-accessors
+#' @export
+feature_hps <- function(s) {
+  check_state(s, "s")
+  s$feature_hps
+}
+
+#' @rdname state-accessors
+#' @export
+get_suffstats <- function(s, g, d) {
+  check_state(s, "s")
+  k <- group_row(s, g)
+  d <- check_feature_index(d, s$D)
+  list(heads = s$heads[k, d], tails = s$tails[k, d])
+}
+
+#' @rdname state-accessors
+#' @export
+suffstats <- function(s) {
+  check_state(s, "s")
+  array(c(s$heads, s$tails), dim = c(length(s$groups), s$D, 2L),
+        dimnames = list(s$groups, NULL, c("heads", "tails")))
+}
+
+#' @rdname state-accessors
+#' @export
+score_assignment <- function(s) {
+  check_state(s, "s")
+  .Call(C_score_crp, s$group_sizes, s$n, s$cluster_hp$alpha)
+}
+
+#' @rdname state-accessors
+#' @export
+score_data <- function(s, by_feature = FALSE) {
+  check_state(s, "s")
+  check_flag(by_feature, "by_feature")
+  scores <- .Call(C_score_features, s$heads, s$tails, s$feature_hps)
+  if (by_feature) scores else sum(scores)
+}
+
+#' @export
+print.microscopes_state <- function(x, ...) {
+  cat(sprintf("<microscopes state: %d rows in %d groups, %d features, alpha = %.4g>\n",
+              x$n, length(x$groups), x$D, x$cluster_hp$alpha))
+  sizes <- sort(x$group_sizes, decreasing = TRUE)
+  shown <- utils::head(sizes, 10)
+  cat("  largest groups:", paste(shown, collapse = " "),
+      if (length(sizes) > 10) "..." else "", "\n")
+  invisible(x)
+}
+
+#' @export
+summary.microscopes_state <- function(object, ...) {
+  structure(list(n = object$n, D = object$D, n_groups = length(object$groups),
+                 group_sizes = sort(object$group_sizes, decreasing = TRUE),
+                 alpha = object$cluster_hp$alpha,
+                 feature_hps = summary(object$feature_hps),
+                 log_joint = score_assignment(object) + score_data(object)),
+            class = "summary.microscopes_state")
+}
+
+#' @export
+print.summary.microscopes_state <- function(x, ...) {
+  cat(sprintf("microscopes state: %d rows, %d features, %d groups\n", x$n, x$D, x$n_groups))
+  cat(sprintf("CRP concentration alpha = %.4g; log joint = %.2f\n", x$alpha, x$log_joint))
+  cat("Group sizes:", utils::head(x$group_sizes, 20), if (x$n_groups > 20) "...", "\n")
+  cat("Feature hyperparameters:\n")
+  print(x$feature_hps)
+  invisible(x)
+}

@@ -1,0 +1,71 @@
+# Argument checks shared by every exported function. Each one names the
+# argument in the user's terms and says what was expected, so that errors read
+# the same everywhere (STYLE.md, "R habits").
+
+abort_arg <- function(arg, msg, call = caller_call()) {
+  force(call)
+  stop(simpleError(sprintf("`%s` %s", arg, msg), call = call))
+}
+
+caller_call <- function(n = 2) {
+  # The call of the exported function that asked for the check, so that the
+  # error says `dataview(Y)`, not `check_...()`.
+  sys.call(-n)
+}
+
+describe_type <- function(x) {
+  if (is.null(x)) return("NULL")
+  if (is.data.frame(x)) return("a data frame")
+  if (is.matrix(x)) return(sprintf("a %s matrix", typeof(x)))
+  if (is.function(x)) return("a function")
+  if (is.list(x)) return("a list")
+  if (length(x) == 1L) return(sprintf("a %s value", typeof(x)))
+  sprintf("a %s vector of length %d", typeof(x), length(x))
+}
+
+check_whole_number <- function(x, arg, min = 0, max = .Machine$integer.max,
+                               call = caller_call()) {
+  force(call)
+  ok <- is.numeric(x) && length(x) == 1L && !is.na(x) && is.finite(x) &&
+    x == round(x) && x >= min && x <= max
+  if (!ok) {
+    abort_arg(arg, sprintf("must be a single whole number >= %s, not %s.",
+                           format(min), describe_value(x)), call = call)
+  }
+  as.integer(x)
+}
+
+check_positive_number <- function(x, arg, call = caller_call()) {
+  force(call)
+  ok <- is.numeric(x) && length(x) == 1L && !is.na(x) && is.finite(x) && x > 0
+  if (!ok) {
+    abort_arg(arg, sprintf("must be a single finite number > 0, not %s.",
+                           describe_value(x)), call = call)
+  }
+  as.double(x)
+}
+
+check_flag <- function(x, arg, call = caller_call()) {
+  force(call)
+  if (!is.logical(x) || length(x) != 1L || is.na(x)) {
+    abort_arg(arg, sprintf("must be TRUE or FALSE, not %s.", describe_value(x)),
+              call = call)
+  }
+  x
+}
+
+check_class <- function(x, class, arg, what, call = caller_call()) {
+  force(call)
+  if (!inherits(x, class)) {
+    abort_arg(arg, sprintf("must be %s, not %s.", what, describe_type(x)),
+              call = call)
+  }
+  invisible(x)
+}
+
+describe_value <- function(x) {
+  if (is.numeric(x) && length(x) == 1L) return(format(x))
+  if (is.logical(x) && length(x) == 1L) return(format(x))
+  if (is.character(x) && length(x) == 1L) return(sprintf("\"%s\"", x))
+  describe_type(x)
+}

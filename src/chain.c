@@ -1,0 +1,145 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "chain.h"
+#include "score.h"
+#include "status.h"
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+void kernels_free(kernel_t *kernels, int n_kernels) {
+    if (kernels == NULL) return;
+    for (int j = 0; j < n_kernels; j++) {
+        free(kernels[j].features);
+        free(kernels[j].grid_a);
+        free(kernels[j].grid_b);
+        free(kernels[j].grid_log_weight);
+    }
+    free(kernels);
+}
+
+static int workspace_init(workspace_t *ws, int n, const kernel_t *kernels,
+                          int n_kernels) {
+    int size = n + 1;
+    for (int j = 0; j < n_kernels; j++)
+        if (kernels[j].n_grid > size) size = kernels[j].n_grid;
+    ws->size = size;
+    ws->order = malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
+    ws->candidates = malloc((size_t)(n + 1) * sizeof(int));
+    ws->heads_of_feature = malloc((size_t)(n + 1) * sizeof(int));
+    ws->tails_of_feature = malloc((size_t)(n + 1) * sizeof(int));
+    ws->log_weights = malloc((size_t)size * sizeof(double));
+    ws->weights = malloc((size_t)size * sizeof(double));
+    ws->log_int = malloc((size_t)(n + 1) * sizeof(double));
+    if (!ws->order || !ws->candidates || !ws->heads_of_feature ||
+        !ws->tails_of_feature || !ws->log_weights || !ws->weights ||
+        !ws->log_int)
+        return MS_ERR_NOMEM;
+    for (int c = 0; c <= n; c++) ws->log_int[c] = log((double)c);
+    return MS_OK;
+}
+
+static void workspace_free(workspace_t *ws) {
+    free(ws->order);
+    free(ws->candidates);
+    free(ws->heads_of_feature);
+    free(ws->tails_of_feature);
+    free(ws->log_weights);
+    free(ws->weights);
+    free(ws->log_int);
+    memset(ws, 0, sizeof(*ws));
+}
+
+int chain_init(chain_t *chain, const data_t *data, state_t *state,
+               kernel_t *kernels, int n_kernels, uint64_t seed) {
+    memset(chain, 0, sizeof(*chain));
+    chain->data = data;
+    chain->state = *state;
+    chain->kernels = kernels;
+    chain->n_kernels = n_kernels;
+    rng_seed(&chain->rng, seed);
+    return workspace_init(&chain->ws, data->n, kernels, n_kernels);
+}
+
+void chain_free(chain_t *chain) {
+    state_free(&chain->state);
+    kernels_free(chain->kernels, chain->n_kernels);
+    workspace_free(&chain->ws);
+    free(chain->trace_groups);
+    free(chain->trace_alpha);
+    free(chain->trace_log_joint);
+    memset(chain, 0, sizeof(*chain));
+}
+
+double chain_log_joint(const chain_t *chain) {
+    const state_t *st = &chain->state;
+    double score = 0.0;
+    /* Sizes and counts of the active groups, gathered in active order. */
+    for (int d = 0; d < st->D; d++) {
+        for (int j = 0; j < st->n_active; j++) {
+            const size_t at = (size_t)st->active[j] * st->D + d;
+            chain->ws.heads_of_feature[j] = st->heads[at];
+            chain->ws.tails_of_feature[j] = st->tails[at];
+        }
+        score += score_feature(chain->ws.heads_of_feature,
+                               chain->ws.tails_of_feature, st->n_active, 1,
+                               st->a[d], st->b[d]);
+    }
+    for (int j = 0; j < st->n_active; j++)
+        chain->ws.heads_of_feature[j] = st->size[st->active[j]];
+    return score + score_crp(chain->ws.heads_of_feature, st->n_active, st->n,
+                             st->alpha);
+}
+
+static int trace_append(chain_t *chain) {
+    if (chain->trace_length == chain->trace_capacity) {
+        int cap = chain->trace_capacity ? 2 * chain->trace_capacity : 64;
+        int *groups = realloc(chain->trace_groups, (size_t)cap * sizeof(int));
+        if (groups) chain->trace_groups = groups;
+        double *alpha = realloc(chain->trace_alpha, (size_t)cap * sizeof(double));
+        if (alpha) chain->trace_alpha = alpha;
+        double *joint =
+            realloc(chain->trace_log_joint, (size_t)cap * sizeof(double));
+        if (joint) chain->trace_log_joint = joint;
+        if (!groups || !alpha || !joint) return MS_ERR_NOMEM;
+        chain->trace_capacity = cap;
+    }
+    const int t = chain->trace_length++;
+    chain->trace_groups[t] = chain->state.n_active;
+    chain->trace_alpha[t] = chain->state.alpha;
+    chain->trace_log_joint[t] = chain_log_joint(chain);
+    return MS_OK;
+}
+
+int chain_iterate(chain_t *chain) {
+    for (int j = 0; j < chain->n_kernels; j++) {
+        const kernel_t *kernel = &chain->kernels[j];
+        const double start = now_seconds();
+        int status = MS_OK;
+        switch (kernel->kind) {
+        case KERNEL_ASSIGN:
+            status = kernel_assign(&chain->state, chain->data, &chain->rng,
+                                   &chain->ws);
+            break;
+        case KERNEL_SLICE_CLUSTER_HP:
+            status = kernel_slice_cluster_hp(&chain->state, kernel, &chain->rng);
+            break;
+        case KERNEL_SLICE_FEATURE_HP:
+            status = kernel_slice_feature_hp(&chain->state, kernel, &chain->rng,
+                                             &chain->ws);
+            break;
+        case KERNEL_GRID_FEATURE_HP:
+            status = kernel_grid_feature_hp(&chain->state, kernel, &chain->rng,
+                                            &chain->ws);
+            break;
+        }
+        chain->kernel_seconds[kernel->kind] += now_seconds() - start;
+        if (status) return status;
+    }
+    return trace_append(chain);
+}

@@ -1,0 +1,38 @@
+/* Registration of the .Call entry points (Writing R Extensions 5.4). */
+#include <R_ext/Rdynload.h>
+#include "r_glue.h"
+
+SEXP C_pack_data(SEXP Y, SEXP arg_name);
+SEXP C_group_counts(SEXP view, SEXP assignment);
+SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
+                  SEXP kernel_config);
+SEXP C_runners_run(SEXP pointers, SEXP niters, SEXP threads, SEXP progress);
+SEXP C_runner_latent(SEXP ptr);
+SEXP C_runner_trace(SEXP ptr);
+SEXP C_score_crp(SEXP sizes, SEXP n, SEXP alpha);
+SEXP C_score_features(SEXP heads, SEXP tails, SEXP hps);
+SEXP C_query_predictive(SEXP x, SEXP states, SEXP kind, SEXP draw_state,
+                        SEXP draw_weight, SEXP state_weight, SEXP threads);
+SEXP C_query_zmatrix(SEXP labels, SEXP weights);
+SEXP C_query_ls_loss(SEXP labels, SEXP weights);
+
+static const R_CallMethodDef call_methods[] = {
+    {"pack_data", (DL_FUNC)&C_pack_data, 2},
+    {"group_counts", (DL_FUNC)&C_group_counts, 2},
+    {"runner_new", (DL_FUNC)&C_runner_new, 5},
+    {"runners_run", (DL_FUNC)&C_runners_run, 4},
+    {"runner_latent", (DL_FUNC)&C_runner_latent, 1},
+    {"runner_trace", (DL_FUNC)&C_runner_trace, 1},
+    {"score_crp", (DL_FUNC)&C_score_crp, 3},
+    {"score_features", (DL_FUNC)&C_score_features, 3},
+    {"query_predictive", (DL_FUNC)&C_query_predictive, 7},
+    {"query_zmatrix", (DL_FUNC)&C_query_zmatrix, 2},
+    {"query_ls_loss", (DL_FUNC)&C_query_ls_loss, 2},
+    {NULL, NULL, 0}
+};
+
+void R_init_microscopes(DllInfo *dll) {
+    R_registerRoutines(dll, NULL, call_methods, NULL, NULL);
+    R_useDynamicSymbols(dll, FALSE);
+    R_forceSymbols(dll, TRUE);
+}

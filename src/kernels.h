@@ -1,0 +1,73 @@
+/* The MCMC kernels a chain applies, in order, once per iteration. */
+#ifndef MICROSCOPES_KERNELS_H
+#define MICROSCOPES_KERNELS_H
+
+#include "data.h"
+#include "rng.h"
+#include "state.h"
+
+enum {
+    KERNEL_ASSIGN = 0,
+    KERNEL_SLICE_CLUSTER_HP = 1,
+    KERNEL_SLICE_FEATURE_HP = 2,
+    KERNEL_GRID_FEATURE_HP = 3,
+    N_KERNEL_KINDS = 4
+};
+
+enum {
+    /* p(a, b) proportional to (a + b)^(-5/2) on [lower, upper]^2: the
+     * datamicroscopes / Gelman et al. (BDA, 5.3) prior, on a bounded box
+     * because on (0, inf)^2 it leaves the posterior of a feature that never
+     * varies inside a group improper (mass piles up at a = b = 0). */
+    PRIOR_NONINFORMATIVE_BETA = 0,
+    /* Independent Gamma(shape, rate) on each hyperparameter. */
+    PRIOR_GAMMA = 1
+};
+
+typedef struct {
+    int kind;
+    double shape, rate;     /* PRIOR_GAMMA */
+    double lower, upper;    /* PRIOR_NONINFORMATIVE_BETA */
+} prior_t;
+
+typedef struct {
+    int kind;
+    int n_features;         /* features the kernel updates */
+    int *features;          /* 0-based; owned */
+    prior_t prior;
+    double width;           /* slice width */
+    int n_grid;             /* grid kernel: points (a, b, log prior weight) */
+    double *grid_a, *grid_b, *grid_log_weight;  /* owned */
+} kernel_t;
+
+/* Scratch space a chain owns so that kernels never allocate per row. */
+typedef struct {
+    int *order;             /* n: the visiting order of rows */
+    int *candidates;        /* n + 1 */
+    double *log_weights;    /* n + 1, or n_grid for the grid kernel */
+    double *weights;        /* same size */
+    double *log_int;        /* log(0), log(1), ..., log(n) */
+    int *heads_of_feature, *tails_of_feature;  /* n + 1: one feature's counts */
+    int size;               /* entries of log_weights and weights */
+} workspace_t;
+
+double prior_log_density(const prior_t *prior, double x);
+
+/* Collapsed Gibbs over every row's group, rows in random order, with one
+ * empty group offered each time (Neal 2000, algorithm 3). */
+int kernel_assign(state_t *st, const data_t *data, rng_t *rng,
+                  workspace_t *ws);
+
+/* Slice sampling of the CRP concentration (Neal 2003). */
+int kernel_slice_cluster_hp(state_t *st, const kernel_t *kernel, rng_t *rng);
+
+/* Slice sampling of (a_d, b_d), one coordinate at a time, for each feature
+ * of the kernel; rebuilds the predictive tables afterwards. */
+int kernel_slice_feature_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
+                            workspace_t *ws);
+
+/* A Gibbs step over a grid of (a, b) points for each feature. */
+int kernel_grid_feature_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
+                           workspace_t *ws);
+
+#endif

@@ -1,0 +1,53 @@
+#include <math.h>
+#include "kernels.h"
+#include "status.h"
+
+static void shuffle(int *order, int n, rng_t *rng) {
+    for (int i = 0; i < n; i++) order[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)rng_below(rng, (uint32_t)(i + 1));
+        int tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+    }
+}
+
+int kernel_assign(state_t *st, const data_t *data, rng_t *rng,
+                  workspace_t *ws) {
+    const double log_alpha = log(st->alpha);
+    shuffle(ws->order, st->n, rng);
+    for (int step = 0; step < st->n; step++) {
+        const int row = ws->order[step];
+        const int own = st->group_of_row[row];
+        const int own_is_singleton = st->size[own] == 1;
+        int n_candidates = 0;
+        for (int j = 0; j < st->n_active; j++) {
+            const int k = st->active[j];
+            double log_weight;
+            if (k == own) {
+                /* Left out, a singleton's group is empty: it is then the new
+                 * group on offer, with weight alpha (algorithm 3). */
+                log_weight = (own_is_singleton ? log_alpha
+                                               : ws->log_int[st->size[k] - 1]) +
+                             state_score_row_loo(st, data, row);
+            } else {
+                log_weight = ws->log_int[st->size[k]] +
+                             state_score_row(st, data, row, k);
+            }
+            ws->candidates[n_candidates] = k;
+            ws->log_weights[n_candidates++] = log_weight;
+        }
+        if (!own_is_singleton) {
+            ws->candidates[n_candidates] = st->ghost;
+            ws->log_weights[n_candidates++] =
+                log_alpha + state_score_row(st, data, row, st->ghost);
+        }
+        const int chosen = ws->candidates[rng_categorical_log(
+            rng, ws->log_weights, n_candidates, ws->weights)];
+        if (chosen == own) continue;
+        state_remove_row(st, data, row);
+        int status = state_add_row(st, data, row, chosen);
+        if (status) return status;
+    }
+    return MS_OK;
+}

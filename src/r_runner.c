@@ -1,0 +1,307 @@
+/* .Call glue for runners: a runner owns one chain (C memory behind an
+ * external pointer with a finalizer); its data are the vectors of the
+ * dataview, kept alive through the pointer's protected slot. */
+#include <stdlib.h>
+#include <string.h>
+#include "r_glue.h"
+#include <cli/progress.h>
+#include "chain.h"
+#include "parallel.h"
+#include "status.h"
+
+void data_from_view(SEXP view, data_t *data);
+
+typedef struct {
+    data_t data;
+    chain_t chain;
+} runner_t;
+
+static void runner_finalize(SEXP ptr) {
+    runner_t *runner = R_ExternalPtrAddr(ptr);
+    if (runner == NULL) return;
+    chain_free(&runner->chain);
+    free(runner);
+    R_ClearExternalPtr(ptr);
+}
+
+static runner_t *runner_of(SEXP ptr) {
+    if (TYPEOF(ptr) != EXTPTRSXP || R_ExternalPtrAddr(ptr) == NULL)
+        Rf_error("`r` has no sampler behind it (a runner saved with saveRDS "
+                 "cannot be restored); make a new one with runner() from "
+                 "get_latent().");
+    return R_ExternalPtrAddr(ptr);
+}
+
+/* Checks one kernel description (a list made by R/kernels.R), raising R
+ * errors; nothing is allocated yet, so nothing can leak. */
+static void kernel_validate(SEXP spec, int D) {
+    const char *what = "kernel_config";
+    if (TYPEOF(spec) != VECSXP)
+        Rf_error("`kernel_config` must be a list of kernels.");
+    int kind = list_get_int(spec, "kind", what);
+    if (kind < 0 || kind >= N_KERNEL_KINDS)
+        Rf_error("`kernel_config` has a kernel of unknown kind %d.", kind);
+    if (!(list_get_double(spec, "width", what) > 0))
+        Rf_error("`kernel_config`: `width` must be > 0.");
+    SEXP prior = list_get(spec, "prior");
+    list_get_int(prior, "kind", what);
+    const char *params[] = {"shape", "rate", "lower", "upper"};
+    for (int j = 0; j < 4; j++) list_get_double(prior, params[j], what);
+    SEXP features = list_get(spec, "features");
+    if (TYPEOF(features) != INTSXP)
+        Rf_error("`kernel_config`: `features` must be an integer vector.");
+    for (R_xlen_t j = 0; j < XLENGTH(features); j++) {
+        int d = INTEGER(features)[j];
+        if (d == NA_INTEGER || d < 1 || d > D)
+            Rf_error("`kernel_config`: feature %d is not between 1 and %d.", d, D);
+    }
+    SEXP grid = list_get(spec, "grid");
+    if (kind == KERNEL_GRID_FEATURE_HP &&
+        (TYPEOF(grid) != REALSXP || !Rf_isMatrix(grid) || Rf_ncols(grid) != 3 ||
+         Rf_nrows(grid) < 1))
+        Rf_error("`kernel_config`: a grid must be a numeric matrix with "
+                 "columns alpha, beta and log_weight.");
+}
+
+/* Fills a kernel from a validated description; may only fail for memory. */
+static int kernel_build(SEXP spec, kernel_t *kernel) {
+    memset(kernel, 0, sizeof(*kernel));
+    kernel->kind = Rf_asInteger(list_get(spec, "kind"));
+    kernel->width = Rf_asReal(list_get(spec, "width"));
+    SEXP prior = list_get(spec, "prior");
+    kernel->prior.kind = Rf_asInteger(list_get(prior, "kind"));
+    kernel->prior.shape = Rf_asReal(list_get(prior, "shape"));
+    kernel->prior.rate = Rf_asReal(list_get(prior, "rate"));
+    kernel->prior.lower = Rf_asReal(list_get(prior, "lower"));
+    kernel->prior.upper = Rf_asReal(list_get(prior, "upper"));
+    SEXP features = list_get(spec, "features");
+    kernel->n_features = (int)XLENGTH(features);
+    kernel->features = malloc((size_t)(kernel->n_features + 1) * sizeof(int));
+    if (kernel->features == NULL) return MS_ERR_NOMEM;
+    for (int j = 0; j < kernel->n_features; j++)
+        kernel->features[j] = INTEGER(features)[j] - 1;
+    if (kernel->kind == KERNEL_GRID_FEATURE_HP) {
+        SEXP grid = list_get(spec, "grid");
+        const int G = kernel->n_grid = Rf_nrows(grid);
+        kernel->grid_a = malloc((size_t)G * sizeof(double));
+        kernel->grid_b = malloc((size_t)G * sizeof(double));
+        kernel->grid_log_weight = malloc((size_t)G * sizeof(double));
+        if (!kernel->grid_a || !kernel->grid_b || !kernel->grid_log_weight)
+            return MS_ERR_NOMEM;
+        memcpy(kernel->grid_a, REAL(grid), G * sizeof(double));
+        memcpy(kernel->grid_b, REAL(grid) + G, G * sizeof(double));
+        memcpy(kernel->grid_log_weight, REAL(grid) + 2 * G, G * sizeof(double));
+    }
+    return MS_OK;
+}
+
+/* Returns the kernels, or NULL when memory ran out (nothing left allocated). */
+static kernel_t *kernels_build(SEXP config) {
+    const int K = (int)XLENGTH(config);
+    kernel_t *kernels = calloc((size_t)(K > 0 ? K : 1), sizeof(kernel_t));
+    if (kernels == NULL) return NULL;
+    for (int j = 0; j < K; j++) {
+        if (kernel_build(VECTOR_ELT(config, j), &kernels[j])) {
+            kernels_free(kernels, j + 1);
+            return NULL;
+        }
+    }
+    return kernels;
+}
+
+SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
+                  SEXP kernel_config) {
+    data_t data;
+    data_from_view(view, &data);
+    if (TYPEOF(assignment) != INTSXP || XLENGTH(assignment) != data.n)
+        Rf_error("`latent`: assignments must be an integer vector of length %d.",
+                 data.n);
+    if (TYPEOF(hps) != REALSXP || Rf_nrows(hps) != data.D || Rf_ncols(hps) != 2)
+        Rf_error("`latent`: feature hyperparameters must be a %d x 2 matrix.",
+                 data.D);
+    if (TYPEOF(alpha) != REALSXP || XLENGTH(alpha) != 1 || !(REAL(alpha)[0] > 0))
+        Rf_error("`latent`: alpha must be a single number > 0.");
+    if (TYPEOF(kernel_config) != VECSXP)
+        Rf_error("`kernel_config` must be a list of kernels.");
+    const int *labels = INTEGER(assignment);
+    int max_label = 0;
+    for (int i = 0; i < data.n; i++) {
+        if (labels[i] == NA_INTEGER || labels[i] < 1 || labels[i] > data.n)
+            Rf_error("`latent`: group labels must lie between 1 and %d.", data.n);
+        if (labels[i] > max_label) max_label = labels[i];
+    }
+    const double *hp = REAL(hps);
+    for (int j = 0; j < 2 * data.D; j++)
+        if (!(hp[j] > 0) || !R_FINITE(hp[j]))
+            Rf_error("`latent`: feature hyperparameters must be finite and > 0.");
+
+    for (R_xlen_t j = 0; j < XLENGTH(kernel_config); j++)
+        kernel_validate(VECTOR_ELT(kernel_config, j), data.D);
+
+    GetRNGstate();
+    const uint64_t seed = seed_from_r();
+    PutRNGstate();
+
+    /* Made before any C allocation, so that allocating it cannot leak them. */
+    SEXP ptr = PROTECT(R_MakeExternalPtr(NULL, R_NilValue, view));
+    R_RegisterCFinalizerEx(ptr, runner_finalize, TRUE);
+
+    /* From here on no R error until every allocation is owned or freed. */
+    kernel_t *kernels = kernels_build(kernel_config);
+    runner_t *runner = calloc(1, sizeof(runner_t));
+    int *slots = malloc((size_t)data.n * sizeof(int));
+    state_t state;
+    memset(&state, 0, sizeof(state));
+    int status = kernels && runner && slots ? MS_OK : MS_ERR_NOMEM;
+    if (status == MS_OK)
+        status = state_init(&state, data.n, data.D, hp, hp + data.D,
+                            REAL(alpha)[0], max_label + 2);
+    if (status == MS_OK) {
+        for (int i = 0; i < data.n; i++) slots[i] = labels[i] - 1;
+        runner->data = data;
+        status = state_set_assignment(&state, &runner->data, slots);
+    }
+    free(slots);
+    if (status == MS_OK) {
+        status = chain_init(&runner->chain, &runner->data, &state, kernels,
+                            (int)XLENGTH(kernel_config), seed);
+        kernels = NULL; /* owned by the chain now */
+        if (status) chain_free(&runner->chain);
+    } else {
+        state_free(&state);
+    }
+    if (status) {
+        kernels_free(kernels, (int)XLENGTH(kernel_config));
+        free(runner);
+        stop_on_status(status, "runner()");
+    }
+    R_SetExternalPtrAddr(ptr, runner);
+    UNPROTECT(1);
+    return ptr;
+}
+
+/* ---- running: interrupts and progress from the main thread ---- */
+
+typedef struct {
+    int show_progress;
+    SEXP bar;
+    int interrupted;
+} run_context_t;
+
+static void check_interrupt_unsafe(void *unused) {
+    (void)unused;
+    R_CheckUserInterrupt();
+}
+
+/* R_ToplevelExec returns FALSE when the check longjmp'ed, i.e. the user
+ * pressed Ctrl-C; catching it here lets the workers finish their iteration
+ * and the C memory stay owned and consistent. */
+static int poll_main_thread(void *context, long done, long total) {
+    run_context_t *run = context;
+    (void)total;
+    if (run->show_progress) cli_progress_set(run->bar, (double)done);
+    if (!R_ToplevelExec(check_interrupt_unsafe, NULL)) run->interrupted = 1;
+    return run->interrupted;
+}
+
+SEXP C_runners_run(SEXP pointers, SEXP niters, SEXP threads, SEXP progress) {
+    if (TYPEOF(pointers) != VECSXP) Rf_error("`r` must hold runners.");
+    const int n_chains = (int)XLENGTH(pointers);
+    const int iters = Rf_asInteger(niters), n_threads = Rf_asInteger(threads);
+    if (iters == NA_INTEGER || iters < 0)
+        Rf_error("`niters` must be a whole number >= 0.");
+    if (n_threads == NA_INTEGER || n_threads < 1)
+        Rf_error("`threads` must be a whole number >= 1.");
+    chain_t **chains = (chain_t **)R_alloc((size_t)n_chains + 1, sizeof(chain_t *));
+    for (int c = 0; c < n_chains; c++) {
+        chains[c] = &runner_of(VECTOR_ELT(pointers, c))->chain;
+        for (int j = 0; j < c; j++)
+            if (chains[j] == chains[c])
+                Rf_error("`r` holds the same runner twice (chains %d and %d); "
+                         "each chain needs a runner of its own.", j + 1, c + 1);
+    }
+    int *status = (int *)R_alloc((size_t)n_chains + 1, sizeof(int));
+    int *done = (int *)R_alloc((size_t)n_chains + 1, sizeof(int));
+    run_context_t run = {Rf_asLogical(progress) == TRUE, R_NilValue, 0};
+    if (run.show_progress) {
+        run.bar = PROTECT(cli_progress_bar((double)n_chains * iters, R_NilValue));
+        cli_progress_set_name(run.bar, "Sampling");
+    }
+    int result = parallel_run(chains, n_chains, iters, n_threads,
+                              poll_main_thread, &run, status, done);
+    if (run.show_progress) {
+        cli_progress_done(run.bar);
+        UNPROTECT(1);
+    }
+    if (result != MS_OK) {
+        for (int c = 0; c < n_chains; c++)
+            if (status[c] != MS_OK && status[c] != MS_INTERRUPTED)
+                Rf_error("run(): chain %d failed after %d iterations: %s.",
+                         c + 1, done[c], ms_status_message(status[c]));
+    }
+    SEXP out = PROTECT(Rf_allocVector(INTSXP, n_chains));
+    for (int c = 0; c < n_chains; c++) INTEGER(out)[c] = done[c];
+    Rf_setAttrib(out, Rf_install("interrupted"), Rf_ScalarLogical(run.interrupted));
+    UNPROTECT(1);
+    return out;
+}
+
+/* ---- reading a chain back into R ---- */
+
+SEXP C_runner_latent(SEXP ptr) {
+    runner_t *runner = runner_of(ptr);
+    const state_t *st = &runner->chain.state;
+    const int K = st->n_active, D = st->D, n = st->n;
+    /* Groups in increasing slot order, so the state does not depend on the
+     * order in which groups were created. */
+    int *slots = (int *)R_alloc((size_t)K + 1, sizeof(int));
+    for (int k = 0, j = 0; k < st->capacity; k++)
+        if (st->size[k] > 0) slots[j++] = k;
+
+    const char *names[] = {"assignments", "groups", "group_sizes", "heads",
+                           "tails", "alpha", "feature_hps", ""};
+    SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
+    SEXP assignments = SET_VECTOR_ELT(out, 0, Rf_allocVector(INTSXP, n));
+    for (int i = 0; i < n; i++) INTEGER(assignments)[i] = st->group_of_row[i] + 1;
+    SEXP groups = SET_VECTOR_ELT(out, 1, Rf_allocVector(INTSXP, K));
+    SEXP sizes = SET_VECTOR_ELT(out, 2, Rf_allocVector(INTSXP, K));
+    SEXP heads = SET_VECTOR_ELT(out, 3, Rf_allocMatrix(INTSXP, K, D));
+    SEXP tails = SET_VECTOR_ELT(out, 4, Rf_allocMatrix(INTSXP, K, D));
+    for (int j = 0; j < K; j++) {
+        const int k = slots[j];
+        INTEGER(groups)[j] = k + 1;
+        INTEGER(sizes)[j] = st->size[k];
+        for (int d = 0; d < D; d++) {
+            INTEGER(heads)[j + (R_xlen_t)d * K] = st->heads[(size_t)k * D + d];
+            INTEGER(tails)[j + (R_xlen_t)d * K] = st->tails[(size_t)k * D + d];
+        }
+    }
+    SET_VECTOR_ELT(out, 5, Rf_ScalarReal(st->alpha));
+    SEXP hps = SET_VECTOR_ELT(out, 6, Rf_allocMatrix(REALSXP, D, 2));
+    for (int d = 0; d < D; d++) {
+        REAL(hps)[d] = st->a[d];
+        REAL(hps)[d + D] = st->b[d];
+    }
+    UNPROTECT(1);
+    return out;
+}
+
+SEXP C_runner_trace(SEXP ptr) {
+    runner_t *runner = runner_of(ptr);
+    const chain_t *chain = &runner->chain;
+    const int T = chain->trace_length;
+    const char *names[] = {"n_groups", "alpha", "log_joint", "kernel_seconds", ""};
+    SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
+    SEXP groups = SET_VECTOR_ELT(out, 0, Rf_allocVector(INTSXP, T));
+    SEXP alpha = SET_VECTOR_ELT(out, 1, Rf_allocVector(REALSXP, T));
+    SEXP joint = SET_VECTOR_ELT(out, 2, Rf_allocVector(REALSXP, T));
+    if (T > 0) {
+        memcpy(INTEGER(groups), chain->trace_groups, T * sizeof(int));
+        memcpy(REAL(alpha), chain->trace_alpha, T * sizeof(double));
+        memcpy(REAL(joint), chain->trace_log_joint, T * sizeof(double));
+    }
+    SEXP seconds = SET_VECTOR_ELT(out, 3, Rf_allocVector(REALSXP, N_KERNEL_KINDS));
+    memcpy(REAL(seconds), chain->kernel_seconds, N_KERNEL_KINDS * sizeof(double));
+    UNPROTECT(1);
+    return out;
+}
