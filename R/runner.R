@@ -233,7 +233,7 @@ runners_of <- function(r, call = caller_call()) {
 
 #' @export
 print.microscopes_runner <- function(x, ...) {
-  alive <- !identical(x$ptr, new("externalptr"))
+  alive <- .Call(C_runner_alive, x$ptr)
   cat(sprintf("<microscopes runner: %d rows, %d features%s>\n", x$defn$n, x$defn$D,
               if (alive) "" else ", sampler gone (saved and reloaded?)"))
   invisible(x)

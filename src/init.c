@@ -9,11 +9,12 @@ SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
 SEXP C_runners_run(SEXP pointers, SEXP niters, SEXP threads, SEXP progress);
 SEXP C_runner_latent(SEXP ptr);
 SEXP C_runner_trace(SEXP ptr);
+SEXP C_runner_alive(SEXP ptr);
 SEXP C_score_crp(SEXP sizes, SEXP n, SEXP alpha);
 SEXP C_score_features(SEXP heads, SEXP tails, SEXP hps);
 SEXP C_query_predictive(SEXP x, SEXP states, SEXP kind, SEXP draw_state,
-                        SEXP draw_weight, SEXP state_weight, SEXP threads);
-SEXP C_query_zmatrix(SEXP labels, SEXP weights);
+                        SEXP state_weight, SEXP threads);
+SEXP C_query_zmatrix(SEXP labels, SEXP weights, SEXP threads);
 SEXP C_query_ls_loss(SEXP labels, SEXP weights);
 
 static const R_CallMethodDef call_methods[] = {
@@ -23,10 +24,11 @@ static const R_CallMethodDef call_methods[] = {
     {"runners_run", (DL_FUNC)&C_runners_run, 4},
     {"runner_latent", (DL_FUNC)&C_runner_latent, 1},
     {"runner_trace", (DL_FUNC)&C_runner_trace, 1},
+    {"runner_alive", (DL_FUNC)&C_runner_alive, 1},
     {"score_crp", (DL_FUNC)&C_score_crp, 3},
     {"score_features", (DL_FUNC)&C_score_features, 3},
-    {"query_predictive", (DL_FUNC)&C_query_predictive, 7},
-    {"query_zmatrix", (DL_FUNC)&C_query_zmatrix, 2},
+    {"query_predictive", (DL_FUNC)&C_query_predictive, 6},
+    {"query_zmatrix", (DL_FUNC)&C_query_zmatrix, 3},
     {"query_ls_loss", (DL_FUNC)&C_query_ls_loss, 2},
     {NULL, NULL, 0}
 };

@@ -305,3 +305,9 @@ SEXP C_runner_trace(SEXP ptr) {
     UNPROTECT(1);
     return out;
 }
+
+/* FALSE for a runner restored by readRDS: its pointer is NULL. */
+SEXP C_runner_alive(SEXP ptr) {
+    return Rf_ScalarLogical(TYPEOF(ptr) == EXTPTRSXP &&
+                            R_ExternalPtrAddr(ptr) != NULL);
+}

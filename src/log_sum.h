@@ -1,0 +1,17 @@
+/* Sums of logarithms computed as logarithms of products: one log() per run
+ * of factors instead of one per term. A product is cut into a log whenever
+ * it leaves [2^-800, 2^800], so it never overflows or underflows; its
+ * rounding error (about one unit in the last place per factor) is of the
+ * same order as that of adding the terms' logs one by one. */
+#ifndef MICROSCOPES_LOG_SUM_H
+#define MICROSCOPES_LOG_SUM_H
+
+/* sum_j log(x[j] + shift), every x[j] + shift > 0. */
+double sum_log_shifted(const double *x, int n, double shift);
+
+/* sum_k log Gamma(x + c_k) - log Gamma(x) for counts c_k >= 0 and x > 0:
+ * the log rising factorials log(x (x + 1) ... (x + c_k - 1)) of a
+ * beta-Bernoulli marginal likelihood. Zero counts add nothing. */
+double log_rising_sum(double x, const int *counts, int n);
+
+#endif

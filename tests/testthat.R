@@ -1,0 +1,4 @@
+library(testthat)
+library(microscopes)
+
+test_check("microscopes")

@@ -1,0 +1,273 @@
+# Exact posterior quantities of the model by brute force, for the
+# correctness tests (test-correctness.R). Everything here is written from
+# the model's definition with lgamma() and lbeta() alone, independently of
+# the package's C code, so that a wrong kernel or a wrong score cannot agree
+# with it by sharing a bug.
+#
+# Model: partition z ~ CRP(alpha); for group k and feature d,
+# p_kd ~ Beta(a_d, b_d) and x_id ~ Bernoulli(p_kd); NA entries are left out
+# of the likelihood.
+
+# All set partitions of n rows (n <= 7 or so: Bell(6) = 203, Bell(7) = 877),
+# as a B x n integer matrix of restricted growth strings: row 1 is in group
+# 1, and each later row is in a group already used or in the next new one.
+enum_partitions <- function(n) {
+  stopifnot(n >= 1, n <= 8)
+  z <- matrix(1L, 1, 1)
+  for (i in seq_len(n - 1L) + 1L) {
+    z <- do.call(rbind, lapply(seq_len(nrow(z)), function(r) {
+      prefix <- z[r, ]
+      new <- seq_len(max(prefix) + 1L)
+      cbind(matrix(prefix, length(new), length(prefix), byrow = TRUE), new)
+    }))
+  }
+  dimnames(z) <- NULL
+  z
+}
+
+# The canonical key of a partition: labels renumbered 1, 2, ... in order of
+# first appearance, pasted. Two labelings of one partition share a key, and
+# a restricted growth string is its own canonical form.
+enum_key <- function(assignment) {
+  paste(match(assignment, unique(assignment)), collapse = "")
+}
+
+# log CRP(z | alpha) = K log(alpha) + lgamma(alpha) - lgamma(alpha + n)
+#                      + sum_k lgamma(n_k).
+enum_log_crp <- function(assignment, alpha) {
+  sizes <- tabulate(match(assignment, unique(assignment)))
+  n <- length(assignment)
+  length(sizes) * log(alpha) + lgamma(alpha) - lgamma(alpha + n) + sum(lgamma(sizes))
+}
+
+# Observed ones (heads) and zeros (tails) per group (rows, in order of first
+# appearance) and feature (columns); NA entries counted in neither.
+enum_counts <- function(Y, assignment) {
+  labels <- match(assignment, unique(assignment))
+  Y <- matrix(as.numeric(Y), nrow(Y), ncol(Y))
+  list(heads = rowsum(1 * (!is.na(Y) & Y == 1), labels, reorder = TRUE),
+       tails = rowsum(1 * (!is.na(Y) & Y == 0), labels, reorder = TRUE))
+}
+
+# log p(x_d | z, a, b) of one feature from its per-group counts h, t:
+# sum_k [lbeta(a + h_k, b + t_k) - lbeta(a, b)]; a group with no observed
+# entry contributes lbeta(a, b) - lbeta(a, b) = 0. Vectorised over a and b
+# (equal lengths), returning one value per (a, b) point.
+enum_log_ml_feature <- function(h, t, a, b) {
+  out <- numeric(length(a))
+  for (k in seq_along(h)) {
+    if (h[k] + t[k] > 0) out <- out + lbeta(a + h[k], b + t[k]) - lbeta(a, b)
+  }
+  out
+}
+
+# log p(Y | z, hps) with hps a D x 2 matrix of (a, b) by feature.
+enum_log_ml <- function(Y, assignment, hps) {
+  counts <- enum_counts(Y, assignment)
+  sum(vapply(seq_len(ncol(Y)), function(d) {
+    enum_log_ml_feature(counts$heads[, d], counts$tails[, d], hps[d, 1], hps[d, 2])
+  }, numeric(1)))
+}
+
+# Normalise log weights into probabilities.
+enum_normalise <- function(log_w) {
+  w <- exp(log_w - max(log_w))
+  w / sum(w)
+}
+
+# The exact posterior over partitions given alpha and fixed hps: a data
+# frame with one row per partition (key, number of groups K, log_crp,
+# log_ml, prob), in restricted-growth order.
+enum_partition_posterior <- function(Y, alpha, hps) {
+  z <- enum_partitions(nrow(Y))
+  log_crp <- apply(z, 1, enum_log_crp, alpha = alpha)
+  log_ml <- apply(z, 1, enum_log_ml, Y = Y, hps = hps)
+  data.frame(key = apply(z, 1, enum_key), K = apply(z, 1, max),
+             log_crp = log_crp, log_ml = log_ml,
+             prob = enum_normalise(log_crp + log_ml), stringsAsFactors = FALSE)
+}
+
+# log p(x_d | z, a, b) of feature d for every partition and every point of
+# a grid of (a, b). Partitions with the same multiset of per-group counts
+# share one row of `values` (U x G, U distinct multisets, G points), which
+# keeps fine 2-D grids cheap; `index` gives each partition's row.
+enum_log_ml_feature_grid <- function(Y, d, a, b) {
+  z <- enum_partitions(nrow(Y))
+  signature <- apply(z, 1, function(zr) {
+    counts <- enum_counts(Y[, d, drop = FALSE], zr)
+    observed <- counts$heads[, 1] + counts$tails[, 1] > 0
+    ht <- paste(counts$heads[observed, 1], counts$tails[observed, 1], sep = ":")
+    paste(sort(ht), collapse = ",")
+  })
+  unique_sig <- unique(signature)
+  values <- t(vapply(unique_sig, function(sig) {
+    if (sig == "") return(numeric(length(a)))
+    ht <- do.call(rbind, strsplit(strsplit(sig, ",")[[1]], ":"))
+    enum_log_ml_feature(as.numeric(ht[, 1]), as.numeric(ht[, 2]), a, b)
+  }, numeric(length(a))))
+  list(values = matrix(values, length(unique_sig)), index = match(signature, unique_sig))
+}
+
+# log(sum(exp(x))) of each row of a matrix, stably.
+enum_row_logsumexp <- function(x) {
+  m <- apply(x, 1, max)
+  m + log(rowSums(exp(x - m)))
+}
+
+# A quadrature grid over (a, b) in [lower, upper]^2, evenly spaced in
+# log(a) and log(b) (so that it is fine near a small lower bound), with
+# trapezoid weights in log space (da db = a b dlog(a) dlog(b)). Returns
+# list(a, b, log_w, u): points, log quadrature weights (flattened, a
+# varying fastest) and the 1-D grid u of log values.
+enum_log_grid <- function(lower, upper, m) {
+  u <- seq(log(lower), log(upper), length.out = m)
+  step <- diff(u)[1]
+  w1 <- rep(step, m)
+  w1[c(1, m)] <- step / 2
+  g <- expand.grid(i = seq_len(m), j = seq_len(m))
+  a <- exp(u[g$i])
+  b <- exp(u[g$j])
+  list(a = a, b = b, log_w = log(w1[g$i]) + log(w1[g$j]) + log(a) + log(b), u = u)
+}
+
+# The joint posterior of the partition and of the beta hyperparameters of
+# the features in `updated`, when a sampler updates those (each with the
+# same prior, log density log_prior(a, b), vectorised) and keeps the other
+# features at `hps` (D x 2), with alpha fixed:
+#   p(z, h | Y) = CRP(z) prod_{d in updated} prior(h_d) p(x_d | z, h_d)
+#                        prod_{d fixed} p(x_d | z, hps_d).
+# Integrals over h_d use the points and log weights of `grid` (a quadrature
+# grid from enum_log_grid(), or a discrete grid of (a, b) values with log
+# prior weights, for the grid kernel, and log_prior = 0). Returns
+# list(partition = posterior probability of each partition of
+# enum_partitions(), feature = list with, for each d in `updated` (named
+# by d), the posterior mass of each grid point).
+enum_hp_posterior <- function(Y, alpha, hps, updated, grid, log_prior) {
+  z <- enum_partitions(nrow(Y))
+  log_post_z <- apply(z, 1, enum_log_crp, alpha = alpha)
+  log_prior_grid <- log_prior(grid$a, grid$b) + grid$log_w
+  ll <- list()
+  evidence <- list()
+  for (d in seq_len(ncol(Y))) {
+    if (d %in% updated) {
+      ll[[d]] <- enum_log_ml_feature_grid(Y, d, grid$a, grid$b)
+      shifted <- sweep(ll[[d]]$values, 2, log_prior_grid, `+`)
+      evidence[[d]] <- enum_row_logsumexp(shifted)[ll[[d]]$index]
+      log_post_z <- log_post_z + evidence[[d]]
+    } else {
+      log_post_z <- log_post_z + apply(z, 1, function(zr) {
+        counts <- enum_counts(Y[, d, drop = FALSE], zr)
+        enum_log_ml_feature(counts$heads[, 1], counts$tails[, 1], hps[d, 1], hps[d, 2])
+      })
+    }
+  }
+  feature <- list()
+  for (d in updated) {
+    # Weight of each distinct count multiset once h_d is put back in.
+    log_rest <- log_post_z - evidence[[d]]
+    w <- tapply(exp(log_rest - max(log_rest)), ll[[d]]$index, sum)
+    u_rows <- as.integer(names(w))
+    joint <- sweep(ll[[d]]$values[u_rows, , drop = FALSE], 2, log_prior_grid, `+`)
+    joint <- joint + log(as.numeric(w))
+    mass <- colSums(exp(joint - max(joint)))
+    feature[[as.character(d)]] <- mass / sum(mass)
+  }
+  list(partition = enum_normalise(log_post_z), feature = feature)
+}
+
+# Marginal summaries of a hyperparameter from grid masses: `value` is a or
+# b at each point, `mass` the posterior masses of enum_hp_posterior() on a
+# quadrature grid with 1-D log grid u. Returns the posterior mean of
+# f(value) and, for cut points chosen among the grid values, the posterior
+# CDF there (trapezoid rule: the mass at the cut point counts half).
+enum_hp_mean <- function(value, mass, f = identity) sum(f(value) * mass)
+enum_hp_cdf <- function(value, mass, cut) {
+  vapply(cut, function(c) sum(mass[value < c]) + sum(mass[value == c]) / 2, numeric(1))
+}
+# The grid value closest (in log) to the q quantile of the marginal.
+enum_hp_quantile_point <- function(value, mass, q, u) {
+  pts <- exp(u)
+  cdf <- enum_hp_cdf(value, mass, pts)
+  vapply(q, function(qq) pts[which.min(abs(cdf - qq))], numeric(1))
+}
+
+# Exact posterior of the CRP concentration alpha with fixed feature
+# hyperparameters, on a grid of alpha values: p(alpha | Y) is proportional
+# to prior(alpha) sum_z CRP(z | alpha) p(Y | z). Since p(Y | z) does not
+# depend on alpha, only the distribution of K under the alpha-free part
+# matters: CRP(z | alpha) = alpha^K Gamma(alpha) / Gamma(alpha + n)
+# prod_k Gamma(n_k). Returns a function of alpha (vectorised) giving the
+# normalised posterior density, normalised by integrate().
+enum_alpha_posterior <- function(Y, hps, log_prior) {
+  z <- enum_partitions(nrow(Y))
+  n <- nrow(Y)
+  K <- apply(z, 1, max)
+  rest <- apply(z, 1, function(zr) sum(lgamma(tabulate(zr)))) +
+    apply(z, 1, enum_log_ml, Y = Y, hps = hps)
+  # log sum over partitions with K groups of prod Gamma(n_k) p(Y | z)
+  log_c <- tapply(rest, K, function(x) max(x) + log(sum(exp(x - max(x)))))
+  Ks <- as.numeric(names(log_c))
+  shift <- max(log_c)
+  unnorm <- function(alpha) {
+    vapply(alpha, function(al) {
+      if (al <= 0) return(0)
+      sum(exp(log_c - shift + Ks * log(al) + lgamma(al) - lgamma(al + n) + log_prior(al)))
+    }, numeric(1))
+  }
+  total <- stats::integrate(unnorm, 0, Inf, rel.tol = 1e-10)$value
+  function(alpha) unnorm(alpha) / total
+}
+
+# Quantile of a density on (0, Inf) by integrate() and uniroot().
+enum_quantile <- function(density, q, upper = 50) {
+  cdf <- function(x) stats::integrate(density, 0, x, rel.tol = 1e-10)$value
+  stats::uniroot(function(x) cdf(x) - q, c(1e-8, upper), tol = 1e-10)$root
+}
+
+# Pearson chi-square goodness of fit of observed counts to probabilities,
+# pooling (in increasing order of probability) the cells whose expected
+# count is below `min_expected` into one cell. Returns list(statistic, df,
+# p_value, cells).
+enum_chisq <- function(observed, prob, min_expected = 5) {
+  stopifnot(length(observed) == length(prob))
+  N <- sum(observed)
+  expected <- N * prob
+  small <- expected < min_expected
+  if (sum(small) > 0) {
+    observed <- c(observed[!small], sum(observed[small]))
+    expected <- c(expected[!small], sum(expected[small]))
+    # A pooled cell that is still tiny joins the smallest remaining cell.
+    if (expected[length(expected)] < min_expected && length(expected) > 2) {
+      j <- which.min(expected[-length(expected)])
+      observed[j] <- observed[j] + observed[length(observed)]
+      expected[j] <- expected[j] + expected[length(expected)]
+      observed <- observed[-length(observed)]
+      expected <- expected[-length(expected)]
+    }
+  }
+  statistic <- sum((observed - expected)^2 / expected)
+  df <- length(expected) - 1L
+  list(statistic = statistic, df = df,
+       p_value = stats::pchisq(statistic, df, lower.tail = FALSE),
+       cells = length(expected))
+}
+
+# Total variation distance between two probability vectors.
+enum_tv <- function(p, q) sum(abs(p - q)) / 2
+
+# Monte Carlo standard error of the mean of a (possibly autocorrelated)
+# series: coda's spectral effective sample size when coda is there, batch
+# means otherwise.
+enum_mcse <- function(x) {
+  x <- as.numeric(x)
+  if (stats::var(x) == 0) return(0)
+  if (requireNamespace("coda", quietly = TRUE)) {
+    ess <- coda::effectiveSize(x)
+  } else {
+    n_batches <- 50
+    size <- floor(length(x) / n_batches)
+    means <- colMeans(matrix(x[seq_len(n_batches * size)], size))
+    ess <- length(x) * stats::var(x) / (size * stats::var(means))
+  }
+  sqrt(stats::var(x) / ess)
+}
