@@ -10,58 +10,34 @@
  * s = a + b:
  *   log_ah  = log(a + h)      log_ahm = log(a + h - 1)   (0 when h = 0)
  *   log_bt  = log(b + t)      log_btm = log(b + t - 1)   (0 when t = 0)
+ *   log_sm  = log(s + m)      log_smm = log(s + m - 1)   (0 when m = 0)
  * The "-1" versions give, without touching the tables, a row's score
  * against its own group with the row left out: the common case of a row
  * that stays where it is costs no log at all. When a count moves by one,
  * the old value of one table is the new value of its neighbour, so each
- * observed feature of a moved row costs one log.
+ * observed feature of a moved row costs two logs, never six.
  *   delta     = log_ah - log_bt        delta_loo = log_ahm - log_btm
- *   base[k]   = sum_d (log_bt - log(s + m))
- *   base_loo[k] = sum_d (log_btm - log(s + m - 1))
+ *   base[k]   = sum_d (log_bt - log_sm)   base_loo[k] = sum_d (log_btm - log_smm)
  * so that log p(row | group k) = base[k] + sum over on-features of delta
- * minus the (log_bt - log(s + m)) terms of the row's missing features.
- *
- * Denominators: in a slot whose rows have no missing entry ("clean"),
- * m = size for every feature, so sum_d log(s + m) is T(size) with
- * T(N) = sum_d log(s_d + N), memoised per hyperparameter setting: no
- * per-feature denominator log. Slots that hold missing entries keep the
- * per-feature tables log_sm = log(s + m) and log_smm = log(s + m - 1)
- * (0 when m = 0), exactly as the counts say.
- *
- * delta is stored feature-major (delta_by_feature[d * capacity + k]) so that
- * scoring a row against every slot at once adds, per on-feature, one
- * contiguous run of doubles: a loop the compiler vectorises. Everything
- * else is slot-major, so that moving a row walks contiguous memory. */
+ * minus the (log_bt - log_sm) terms of the row's missing features. */
 #ifndef MICROSCOPES_STATE_H
 #define MICROSCOPES_STATE_H
 
 #include "data.h"
 
-/* Slots are scored in blocks of this many; capacity and slot_span are
- * multiples of it. */
-#define SLOT_BLOCK 8
-
 typedef struct {
     int n, D;
     double alpha;           /* CRP concentration */
     double *a, *b, *s;      /* per-feature beta hyperparameters; s = a + b */
-    double *log_a, *log_b;  /* log a, log b: the tables of an empty slot */
     int *group_of_row;      /* slot of each row */
 
     int capacity;           /* slots allocated */
-    int slot_span;          /* every slot in use is below this */
     int *size;              /* rows in each slot */
     char *in_use;           /* slot is active or the ghost */
-    int *missing;           /* missing entries among the slot's rows */
     int *heads, *tails;     /* capacity x D */
-    double *log_ah, *log_ahm, *log_bt, *log_btm;    /* capacity x D */
-    double *log_sm, *log_smm;   /* capacity x D; valid where missing > 0 */
-    double *delta_loo;          /* capacity x D */
-    double *delta_by_feature;   /* D x capacity */
-    double *base, *base_loo;    /* capacity */
-    double *scores;             /* capacity: scratch of state_score_row_all */
-
-    double *log_denominator;    /* n + 1: T(N), or NAN until computed */
+    double *log_ah, *log_ahm, *log_bt, *log_btm, *log_sm, *log_smm;
+    double *delta, *delta_loo;
+    double *base, *base_loo;
 
     int *active;            /* ids of the non-empty slots */
     int n_active;
@@ -69,8 +45,8 @@ typedef struct {
     int ghost;              /* the empty slot offered as a new group */
 } state_t;
 
-/* Allocates an empty state (no rows assigned) with at least `capacity`
- * slots. All arrays are zeroed, so state_free is safe after a failure. */
+/* Allocates an empty state (no rows assigned) with `capacity` slots. All
+ * arrays are zeroed, so state_free is safe after a failure. */
 int state_init(state_t *st, int n, int D, const double *a, const double *b,
                double alpha, int capacity);
 void state_free(state_t *st);
@@ -84,8 +60,7 @@ int state_set_assignment(state_t *st, const data_t *data,
  * the feature hyperparameters change. */
 void state_rebuild_tables(state_t *st);
 
-/* Sets the hyperparameters of feature d (tables are not rebuilt: call
- * state_rebuild_tables before scoring again). */
+/* Sets the hyperparameters of feature d (tables are not rebuilt). */
 void state_set_feature_hp(state_t *st, int d, double a, double b);
 
 /* Moves row i out of its group, which is released when it empties. */
@@ -95,18 +70,11 @@ void state_remove_row(state_t *st, const data_t *data, int row);
  * ghost is made (which may need memory: MS_ERR_NOMEM). */
 int state_add_row(state_t *st, const data_t *data, int row, int slot);
 
-/* Fills st->scores[k] with log p(row | group in slot k) for every slot in
- * use (entries of other slots below slot_span are meaningless). The row's
- * own slot gets the score with the row counted twice: use
- * state_score_row_loo for it. */
-void state_score_row_all(state_t *st, const data_t *data, int row);
+/* log p(row | group in slot) under the cached predictive tables. */
+double state_score_row(const state_t *st, const data_t *data, int row,
+                       int slot);
 
 /* log p(row | its own group without the row). */
 double state_score_row_loo(const state_t *st, const data_t *data, int row);
-
-/* Recounts everything from the data and recomputes every cached table,
- * comparing with what the incremental updates left. Returns NULL when all
- * agree, or a description of the first disagreement. For tests. */
-const char *state_check(const state_t *st, const data_t *data);
 
 #endif
