@@ -1,5 +1,6 @@
 # Runs the test suite against the installed package and ends with the line
 # "N passed, N failed, N skipped" (tests counted as test_that() blocks).
+Sys.setenv(NOT_CRAN = "true")  # run snapshot, interrupt and cluster tests too
 library(testthat)
 library(microscopes)
 results <- test_dir("tests/testthat", package = "microscopes", load_package = "installed",

@@ -155,7 +155,8 @@ posterior_predictive_statistic <- function(queries, infers,
                 sprintf("gives %.0f draws over %d states: too many.",
                         n_draws, S), call = call)
     }
-    draw_state <- rep(seq_len(S), each = spc)
+    # states of weight 0 contribute nothing: no draws are made from them
+    draw_state <- rep(which(w > 0), each = spc)
     kind <- if (merge == "avg") 1L else 2L
     out <- .Call(C_query_predictive, x, states$states, kind, draw_state, w,
                  threads)
