@@ -1,10 +1,6 @@
 #include <math.h>
 #include "rng.h"
 
-static inline uint64_t rotl(uint64_t x, int k) {
-    return (x << k) | (x >> (64 - k));
-}
-
 static uint64_t splitmix64(uint64_t *x) {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -21,24 +17,6 @@ uint64_t rng_derive_seed(uint64_t master, uint64_t index) {
     uint64_t x = master ^ (index * 0xd1b54a32d192ed03ULL);
     splitmix64(&x);
     return splitmix64(&x);
-}
-
-uint64_t rng_next(rng_t *rng) {
-    uint64_t *s = rng->s;
-    const uint64_t result = rotl(s[0] + s[3], 23) + s[0];
-    const uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-double rng_unif(rng_t *rng) {
-    /* (k + 0.5) / 2^53 is never 0 or 1, so log(u) is always finite. */
-    return ((double)(rng_next(rng) >> 11) + 0.5) * 0x1.0p-53;
 }
 
 uint32_t rng_below(rng_t *rng, uint32_t n) {

@@ -18,10 +18,30 @@ void rng_seed(rng_t *rng, uint64_t seed);
  * own stream without drawing from a shared one. */
 uint64_t rng_derive_seed(uint64_t master, uint64_t index);
 
-uint64_t rng_next(rng_t *rng);
+/* rng_next and rng_unif are inline: they sit in the innermost loops of the
+ * samplers and queries, where a call per draw costs more than the draw. */
+static inline uint64_t rng_rotl(uint64_t x, int k) {
+    return (x << k) | (x >> (64 - k));
+}
 
-/* Uniform on the open interval (0, 1), 53 bits. */
-double rng_unif(rng_t *rng);
+static inline uint64_t rng_next(rng_t *rng) {
+    uint64_t *s = rng->s;
+    const uint64_t result = rng_rotl(s[0] + s[3], 23) + s[0];
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rng_rotl(s[3], 45);
+    return result;
+}
+
+/* Uniform on the open interval (0, 1), 53 bits: (k + 0.5) / 2^53 is never
+ * 0 or 1, so log(u) is always finite. */
+static inline double rng_unif(rng_t *rng) {
+    return ((double)(rng_next(rng) >> 11) + 0.5) * 0x1.0p-53;
+}
 
 /* Uniform integer in [0, n), without modulo bias (Lemire 2019). */
 uint32_t rng_below(rng_t *rng, uint32_t n);
