@@ -136,3 +136,16 @@ test_that("chains run on a PSOCK cluster return valid states", {
   attr(again, "trace") <- attr(states, "trace") <- NULL
   expect_identical(again, states)
 })
+
+test_that("run() shows a progress bar when asked, and nothing by default in scripts", {
+  Y <- make_binary_data(n = 100, D = 8)
+  w <- make_workflow(Y)
+  pr <- parallel_runner(make_chains(w, 2, seed = 3), threads = 2)
+  withr::local_options(cli.progress_show_after = 0, microscopes.progress = TRUE)
+  shown <- capture.output(run(pr, 3), type = "message")
+  expect_true(any(grepl("Sampling", shown)))
+  withr::local_options(microscopes.progress = NULL)
+  rlang_interactive <- interactive()
+  skip_if(rlang_interactive, "the default shows progress in interactive sessions")
+  expect_silent(run(pr, 3))
+})
