@@ -24,10 +24,14 @@ kernel_kinds <- c(assign = 0L, slice_cluster_hp = 1L, slice_feature_hp = 2L,
 #' the posterior is proper for every data set. For such a feature the
 #' sampled \eqn{(a, b)} then sit near `lower`, with \eqn{b} around
 #' \eqn{K a / 2.5} for K groups; the predictive probability \eqn{a / (a + b)}
-#' that a new group turns the feature on does not depend on `lower`. Features
-#' that do vary keep a proper posterior that the box barely touches. Use
-#' `prior_gamma()` instead for a proper prior on the whole positive
-#' quadrant.
+#' that a new group turns the feature on does not depend on `lower`. With
+#' the partition summed over, even a feature that varies keeps some
+#' posterior mass near zero (partitions that split it into pure groups,
+#' such as all singletons, have a likelihood bounded near zero), so on small
+#' data sets its sampled \eqn{(a, b)} may also reach `lower`; on data sets
+#' the size of MNIST such partitions carry no weight and a varying feature's
+#' posterior stays well inside the box. Use `prior_gamma()` instead for a
+#' proper prior on the whole positive quadrant.
 #'
 #' @param shape,rate Shape and rate of the Gamma prior (both > 0).
 #' @param lower,upper Bounds of the box for each of \eqn{a} and \eqn{b}

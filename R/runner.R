@@ -34,11 +34,13 @@ runner <- function(defn, view, latent, kernel_config) {
       "was made for %d rows and %d features, but `defn` has %d rows and %d features.",
       latent$n, latent$D, defn$n, defn$D))
   }
+  check_state_structure(latent)
   counts <- .Call(C_group_counts, view, latent$assignments)
   if (!identical(counts$heads, latent$heads) || !identical(counts$tails, latent$tails)) {
     abort_arg("latent", "does not match `view`: its groups' counts differ from the data's.")
   }
   kernels <- check_kernel_config(kernel_config, defn$D)
+  check_hps_in_prior_box(latent$feature_hps, kernels)
   ptr <- .Call(C_runner_new, view, latent$assignments, latent$cluster_hp$alpha,
                latent$feature_hps, kernels)
   structure(list(ptr = ptr, defn = defn, models = latent$models,
@@ -244,4 +246,49 @@ print.microscopes_parallel_runner <- function(x, ...) {
   cat(sprintf("<microscopes parallel runner: %d chains, %s threads>\n", length(x$runners),
               if (is.null(x$threads)) "default" else x$threads))
   invisible(x)
+}
+
+# What a hand-edited state can get wrong and the C code would only report
+# in its own terms.
+check_state_structure <- function(latent, call = caller_call()) {
+  force(call)
+  a <- latent$assignments
+  if (!is.integer(a) || length(a) != latent$n || anyNA(a) || any(a < 1L | a > latent$n)) {
+    abort_arg("latent", sprintf(
+      "is not a valid state: its assignments must be %d group labels between 1 and %d.",
+      latent$n, latent$n), call = call)
+  }
+  hps <- latent$feature_hps
+  if (!is.matrix(hps) || !is.double(hps) || !identical(dim(hps), c(latent$D, 2L)) ||
+      anyNA(hps) || any(!is.finite(hps) | hps <= 0)) {
+    abort_arg("latent", sprintf(
+      "is not a valid state: its feature hyperparameters must be a %d x 2 matrix of finite numbers > 0.",
+      latent$D), call = call)
+  }
+  alpha <- latent$cluster_hp$alpha
+  if (!is.numeric(alpha) || length(alpha) != 1L || !is.finite(alpha) || alpha <= 0) {
+    abort_arg("latent", "is not a valid state: its CRP concentration alpha must be a number > 0.",
+              call = call)
+  }
+}
+
+# A slice sampler cannot start outside its prior's support: the start must
+# lie strictly inside the box of every bounded feature prior.
+check_hps_in_prior_box <- function(hps, kernels, call = caller_call()) {
+  force(call)
+  for (kernel in kernels) {
+    if (kernel$kind != kernel_kinds[["slice_feature_hp"]] || kernel$prior$name != "noninformative_beta") next
+    lower <- kernel$prior$lower
+    upper <- kernel$prior$upper
+    sub <- hps[kernel$features, , drop = FALSE]
+    outside <- which(sub[, 1] <= lower | sub[, 1] >= upper | sub[, 2] <= lower | sub[, 2] >= upper)
+    if (length(outside) > 0L) {
+      d <- kernel$features[outside[1]]
+      abort_arg("latent", sprintf(paste(
+        "has feature hyperparameters outside the box [%g, %g] of the slice_feature_hp prior",
+        "in `kernel_config` (feature %d: alpha = %g, beta = %g); start inside the box,",
+        "e.g. with `initialize_state(feature_hps = )`."),
+        lower, upper, d, hps[d, 1], hps[d, 2]), call = call)
+    }
+  }
 }

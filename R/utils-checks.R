@@ -9,18 +9,26 @@ abort_arg <- function(arg, msg, call = caller_call()) {
 
 caller_call <- function(n = 2) {
   # The call of the exported function that asked for the check, so that the
-  # error says `dataview(Y)`, not `check_...()`.
-  sys.call(-n)
+  # error says `dataview(Y)`, not `check_...()`. Counted in frames of the
+  # caller's callers: sys.call(-n) would count frames of promise evaluation.
+  sys.call(sys.parent(n))
 }
 
 describe_type <- function(x) {
   if (is.null(x)) return("NULL")
   if (is.data.frame(x)) return("a data frame")
-  if (is.matrix(x)) return(sprintf("a %s matrix", typeof(x)))
+  if (is.factor(x)) return("a factor")
+  if (is.matrix(x)) return(with_article(sprintf("%s matrix", typeof(x))))
+  if (is.array(x)) return(with_article(sprintf("%s array", typeof(x))))
   if (is.function(x)) return("a function")
-  if (is.list(x)) return("a list")
-  if (length(x) == 1L) return(sprintf("a %s value", typeof(x)))
-  sprintf("a %s vector of length %d", typeof(x), length(x))
+  if (is.object(x)) return(sprintf("an object of class `%s`", class(x)[1]))
+  if (is.list(x)) return(if (length(x) == 0L) "an empty list" else "a list")
+  if (length(x) == 1L) return(with_article(sprintf("%s value", typeof(x))))
+  sprintf("%s vector of length %d", with_article(typeof(x)), length(x))
+}
+
+with_article <- function(words) {
+  paste(if (grepl("^[aeiou]", words)) "an" else "a", words)
 }
 
 check_whole_number <- function(x, arg, min = 0, max = .Machine$integer.max,
@@ -29,8 +37,13 @@ check_whole_number <- function(x, arg, min = 0, max = .Machine$integer.max,
   ok <- is.numeric(x) && length(x) == 1L && !is.na(x) && is.finite(x) &&
     x == round(x) && x >= min && x <= max
   if (!ok) {
-    abort_arg(arg, sprintf("must be a single whole number >= %s, not %s.",
-                           format(min), describe_value(x)), call = call)
+    too_big <- is.numeric(x) && length(x) == 1L && isTRUE(x > max)
+    range <- sprintf(">= %s", format(min))
+    if (too_big || max < .Machine$integer.max) {
+      range <- sprintf("between %s and %s", format(min), format(max, scientific = FALSE))
+    }
+    abort_arg(arg, sprintf("must be a single whole number %s, not %s.",
+                           range, describe_value(x)), call = call)
   }
   as.integer(x)
 }

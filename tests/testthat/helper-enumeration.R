@@ -175,47 +175,73 @@ enum_hp_posterior <- function(Y, alpha, hps, updated, grid, log_prior) {
   list(partition = enum_normalise(log_post_z), feature = feature)
 }
 
-# Marginal summaries of a hyperparameter from grid masses: `value` is a or
-# b at each point, `mass` the posterior masses of enum_hp_posterior() on a
-# quadrature grid with 1-D log grid u. Returns the posterior mean of
-# f(value) and, for cut points chosen among the grid values, the posterior
-# CDF there (trapezoid rule: the mass at the cut point counts half).
+# Marginal summaries of one hyperparameter from the masses of
+# enum_hp_posterior() on a quadrature grid from enum_log_grid(): `value` is
+# grid$a or grid$b, `mass` the masses. enum_hp_mean() gives the posterior
+# mean of f(value). enum_hp_cdf() gives the posterior CDF at any points
+# (the marginal density of log(value) at the nodes, integrated by the
+# trapezoid rule and interpolated linearly in log(value) between nodes);
+# enum_hp_quantile() inverts it.
 enum_hp_mean <- function(value, mass, f = identity) sum(f(value) * mass)
-enum_hp_cdf <- function(value, mass, cut) {
-  vapply(cut, function(c) sum(mass[value < c]) + sum(mass[value == c]) / 2, numeric(1))
+enum_hp_node_cdf <- function(value, mass, grid) {
+  u <- grid$u
+  step <- diff(u)[1]
+  w1 <- rep(step, length(u))
+  w1[c(1, length(u))] <- step / 2
+  node_mass <- as.numeric(tapply(mass, match(value, exp(u)), sum))
+  f <- node_mass / w1
+  cdf <- c(0, cumsum(step * (f[-1] + f[-length(f)]) / 2))
+  cdf / cdf[length(cdf)]
 }
-# The grid value closest (in log) to the q quantile of the marginal.
-enum_hp_quantile_point <- function(value, mass, q, u) {
-  pts <- exp(u)
-  cdf <- enum_hp_cdf(value, mass, pts)
-  vapply(q, function(qq) pts[which.min(abs(cdf - qq))], numeric(1))
+enum_hp_cdf <- function(value, mass, grid, at) {
+  stats::approx(grid$u, enum_hp_node_cdf(value, mass, grid), xout = log(at), rule = 2)$y
+}
+enum_hp_quantile <- function(value, mass, grid, q) {
+  cdf <- enum_hp_node_cdf(value, mass, grid)
+  keep <- !duplicated(cdf)
+  exp(stats::approx(cdf[keep], grid$u[keep], xout = q)$y)
 }
 
 # Exact posterior of the CRP concentration alpha with fixed feature
-# hyperparameters, on a grid of alpha values: p(alpha | Y) is proportional
-# to prior(alpha) sum_z CRP(z | alpha) p(Y | z). Since p(Y | z) does not
-# depend on alpha, only the distribution of K under the alpha-free part
-# matters: CRP(z | alpha) = alpha^K Gamma(alpha) / Gamma(alpha + n)
-# prod_k Gamma(n_k). Returns a function of alpha (vectorised) giving the
-# normalised posterior density, normalised by integrate().
+# hyperparameters hps and a prior of log density log_prior(alpha):
+# p(alpha | Y) is proportional to prior(alpha) sum_z CRP(z | alpha) p(Y | z).
+# Since CRP(z | alpha) = alpha^K Gamma(alpha) / Gamma(alpha + n)
+# prod_k Gamma(n_k) and p(Y | z) does not depend on alpha, the sum collapses
+# to sum_K alpha^K Gamma(alpha) / Gamma(alpha + n) C_K, with
+# C_K = sum over partitions with K groups of prod_k Gamma(n_k) p(Y | z).
+# Returns the normalised density (a vectorised function of alpha, the
+# normalising constant from integrate()), with attribute "p_k": the
+# posterior probability P(K = k | Y) of each number of groups k = 1..n,
+# alpha integrated out.
 enum_alpha_posterior <- function(Y, hps, log_prior) {
   z <- enum_partitions(nrow(Y))
   n <- nrow(Y)
   K <- apply(z, 1, max)
   rest <- apply(z, 1, function(zr) sum(lgamma(tabulate(zr)))) +
     apply(z, 1, enum_log_ml, Y = Y, hps = hps)
-  # log sum over partitions with K groups of prod Gamma(n_k) p(Y | z)
   log_c <- tapply(rest, K, function(x) max(x) + log(sum(exp(x - max(x)))))
   Ks <- as.numeric(names(log_c))
   shift <- max(log_c)
-  unnorm <- function(alpha) {
-    vapply(alpha, function(al) {
-      if (al <= 0) return(0)
-      sum(exp(log_c - shift + Ks * log(al) + lgamma(al) - lgamma(al + n) + log_prior(al)))
-    }, numeric(1))
+  # Unnormalised p(alpha, K = k | Y), vectorised over alpha.
+  term <- function(alpha, k) {
+    out <- numeric(length(alpha))
+    ok <- alpha > 0
+    al <- alpha[ok]
+    out[ok] <- exp(log_c[[k]] - shift + Ks[k] * log(al) + lgamma(al) - lgamma(al + n) +
+                     log_prior(al))
+    out
   }
-  total <- stats::integrate(unnorm, 0, Inf, rel.tol = 1e-10)$value
-  function(alpha) unnorm(alpha) / total
+  mass_k <- vapply(seq_along(Ks), function(k) {
+    stats::integrate(term, 0, Inf, k = k, rel.tol = 1e-10)$value
+  }, numeric(1))
+  total <- sum(mass_k)
+  density <- function(alpha) {
+    Reduce(`+`, lapply(seq_along(Ks), function(k) term(alpha, k))) / total
+  }
+  p_k <- numeric(n)
+  p_k[Ks] <- mass_k / total
+  attr(density, "p_k") <- p_k
+  density
 }
 
 # Quantile of a density on (0, Inf) by integrate() and uniroot().
@@ -225,10 +251,12 @@ enum_quantile <- function(density, q, upper = 50) {
 }
 
 # Pearson chi-square goodness of fit of observed counts to probabilities,
-# pooling (in increasing order of probability) the cells whose expected
-# count is below `min_expected` into one cell. Returns list(statistic, df,
-# p_value, cells).
-enum_chisq <- function(observed, prob, min_expected = 5) {
+# pooling the cells whose expected count is below `min_expected` into one
+# cell. MCMC draws are autocorrelated, which inflates the statistic by
+# about the integrated autocorrelation time of the cell indicators; it is
+# divided by `inflation` (from enum_inflation()). Returns list(statistic,
+# df, p_value, cells).
+enum_chisq <- function(observed, prob, min_expected = 5, inflation = 1) {
   stopifnot(length(observed) == length(prob))
   N <- sum(observed)
   expected <- N * prob
@@ -245,29 +273,57 @@ enum_chisq <- function(observed, prob, min_expected = 5) {
       expected <- expected[-length(expected)]
     }
   }
-  statistic <- sum((observed - expected)^2 / expected)
+  statistic <- sum((observed - expected)^2 / expected) / inflation
   df <- length(expected) - 1L
   list(statistic = statistic, df = df,
        p_value = stats::pchisq(statistic, df, lower.tail = FALSE),
        cells = length(expected))
 }
 
+# The average integrated autocorrelation time (draws per effective draw)
+# of the indicators "the draw is in cell c", over the `top` most probable
+# cells with at least `min_expected` expected draws, and at least 1: under
+# autocorrelation the Pearson statistic has mean about
+# sum_c (1 - p_c) tau_c instead of the number of cells - 1, so dividing it
+# by the average tau restores its chi-square calibration. `cells` is a
+# [draw, chain] matrix of cell labels, `labels` and `prob` the cells and
+# their probabilities. The chains are put end to end for coda's spectral
+# estimate (a chain that never visits a cell would otherwise count for no
+# effective draws). Needs coda (else returns `fallback`).
+enum_inflation <- function(cells, labels, prob, top = 10, min_expected = 200,
+                           fallback = 2) {
+  if (!requireNamespace("coda", quietly = TRUE)) return(fallback)
+  cells <- as.vector(as.matrix(cells))
+  keep <- order(-prob)[seq_len(min(top, length(labels)))]
+  keep <- keep[prob[keep] * length(cells) >= min_expected]
+  taus <- vapply(labels[keep], function(lab) {
+    x <- 1 * (cells == lab)
+    if (stats::var(x) == 0) return(1)
+    length(x) / coda::effectiveSize(x)
+  }, numeric(1))
+  max(1, mean(taus))
+}
+
 # Total variation distance between two probability vectors.
 enum_tv <- function(p, q) sum(abs(p - q)) / 2
 
-# Monte Carlo standard error of the mean of a (possibly autocorrelated)
-# series: coda's spectral effective sample size when coda is there, batch
-# means otherwise.
+# Monte Carlo standard error of the mean of an autocorrelated series: `x`
+# is a vector (one chain) or a matrix with one column per chain. Uses
+# coda's spectral effective sample size (summed over chains) when coda is
+# installed, batch means (20 batches per chain) otherwise.
 enum_mcse <- function(x) {
-  x <- as.numeric(x)
-  if (stats::var(x) == 0) return(0)
+  x <- as.matrix(x)
+  x <- x * 1
+  if (stats::var(as.vector(x)) == 0) return(0)
   if (requireNamespace("coda", quietly = TRUE)) {
-    ess <- coda::effectiveSize(x)
-  } else {
-    n_batches <- 50
-    size <- floor(length(x) / n_batches)
-    means <- colMeans(matrix(x[seq_len(n_batches * size)], size))
-    ess <- length(x) * stats::var(x) / (size * stats::var(means))
+    chains <- coda::mcmc.list(lapply(seq_len(ncol(x)), function(j) coda::mcmc(x[, j])))
+    ess <- sum(coda::effectiveSize(chains))
+    return(sqrt(stats::var(as.vector(x)) / ess))
   }
-  sqrt(stats::var(x) / ess)
+  n_batches <- 20
+  size <- floor(nrow(x) / n_batches)
+  means <- apply(x, 2, function(xj) colMeans(matrix(xj[seq_len(n_batches * size)], size)))
+  # Each batch mean has variance sigma^2 / size, sigma^2 the asymptotic
+  # variance; the mean of all draws then has variance sigma^2 / length(x).
+  sqrt(stats::var(as.vector(means)) * size / length(x))
 }
