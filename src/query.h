@@ -1,5 +1,5 @@
-/* Posterior-predictive queries on new rows, co-clustering frequencies and a
- * least-squares point partition, over a set of latent states.
+/* Posterior-predictive queries on new rows, over a set of latent states
+ * (co-clustering and the point partition are in partition.h).
  *
  * A query row is a new row with some entries missing. Given one state (its
  * groups with their sizes and counts, alpha and the feature hyperparameters),
@@ -20,6 +20,7 @@
 #define MICROSCOPES_QUERY_H
 
 #include <stdint.h>
+#include "parallel.h"
 
 /* The value of a missing entry in the query matrix (R's NA_integer_). */
 #define QUERY_MISSING INT32_MIN
@@ -75,32 +76,13 @@ typedef struct {
  * writes a short reason to *reason. */
 int query_check_states(const query_problem_t *p, const char **reason);
 
-/* Main-thread hook called every so often while workers run; returns nonzero
- * to stop (e.g. on a user interrupt). May be NULL. */
-typedef int (*query_interrupt_fn)(void *ctx);
-
-/* Runs the query with up to n_threads threads (1 = the calling thread only).
- * The outputs must be allocated by the caller; scratch memory is taken with
- * malloc and always freed. Returns MS_OK, MS_ERR_NOMEM, MS_ERR_NUMERIC or
- * MS_INTERRUPTED (outputs then incomplete). */
-int query_run(const query_problem_t *p, int n_threads,
-              query_interrupt_fn interrupted, void *ctx);
-
-/* Co-clustering frequencies: z[i + j * n] = sum_s weight[s] *
- * [label[s][i] == label[s][j]] (labels of each state, any integers), with
- * up to n_threads threads over columns. Returns MS_OK, MS_ERR_NOMEM or
- * MS_INTERRUPTED. */
-int query_zmatrix(double *z, int n, int n_states, const int *const *label,
-                  const double *weight, int n_threads,
-                  query_interrupt_fn interrupted, void *ctx);
-
-/* For the least-squares partition (Dahl 2006): sum over the cells of the
- * contingency table between partitions u and v of the squared counts,
- * sum_kl N_kl^2 = sum_ij [u_i == u_j][v_i == v_j], in O(n) time.
- * Labels are 0-based and < n_labels_u, n_labels_v. `rows_by_v` lists the
- * rows sorted by v's label with offsets v_start (n_labels_v + 1); `count`
- * is scratch of n_labels_u zeros and is left zeroed. */
-double query_pair_agreement(const int *u, const int *rows_by_v,
-                            const int *v_start, int n_labels_v, int *count);
+/* Runs the query with up to n_threads threads (1 = the calling thread only)
+ * on the worker pool; `poll` (may be NULL) runs on the calling thread every
+ * so often, e.g. to catch a user interrupt. The outputs must be allocated
+ * by the caller; scratch memory is taken with malloc and always freed.
+ * Returns MS_OK, MS_ERR_NOMEM, MS_ERR_NUMERIC or MS_INTERRUPTED (outputs
+ * then incomplete). */
+int query_run(const query_problem_t *p, int n_threads, parallel_poll_fn poll,
+              void *poll_ctx);
 
 #endif

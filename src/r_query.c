@@ -2,12 +2,14 @@
  * least-squares point partition. The R side (R/query.R) has checked and
  * normalised the arguments; this file re-checks what matters for memory
  * safety (types, lengths, ranges), converts to the plain C structs of
- * query.h, and turns status codes into R errors on the main thread. */
+ * query.h and partition.h, and turns status codes into R errors on the main
+ * thread. */
 #include <limits.h>
 #include <string.h>
 #include <R_ext/Random.h>
 
 #include "r_glue.h"
+#include "partition.h"
 #include "query.h"
 #include "status.h"
 
@@ -70,9 +72,12 @@ static void check_interrupt_fn(void *unused) {
     R_CheckUserInterrupt();
 }
 
-/* Runs on the main thread only (query_run calls it from there). */
-static int user_interrupted(void *unused) {
+/* The pool's poll: runs on the main thread only, so it may call R;
+ * R_ToplevelExec catches the interrupt's longjmp, and the pool then stops
+ * and frees its C memory before stop_on_status() raises the error. */
+static int user_interrupted(void *unused, long progress) {
     (void)unused;
+    (void)progress;
     return !R_ToplevelExec(check_interrupt_fn, NULL);
 }
 
@@ -216,8 +221,8 @@ SEXP C_query_zmatrix(SEXP labels, SEXP weights, SEXP threads_) {
     const int **label = (const int **)R_alloc(S, sizeof(int *));
     for (int s = 0; s < S; s++) label[s] = INTEGER(VECTOR_ELT(labels, s));
     SEXP z = PROTECT(Rf_allocMatrix(REALSXP, n, n));
-    int status = query_zmatrix(REAL(z), n, S, label, w, threads,
-                               user_interrupted, NULL);
+    int status = partition_zmatrix(REAL(z), n, S, label, w, threads,
+                                   user_interrupted, NULL);
     stop_on_status(status, "zmatrix");
     UNPROTECT(1);
     return z;
@@ -261,13 +266,13 @@ SEXP C_query_ls_loss(SEXP labels, SEXP weights) {
     /* agreement is symmetric: each pair once */
     for (int s = 0; s < S; s++) {
         const int *u = INTEGER(VECTOR_ELT(labels, s));
-        double self = query_pair_agreement(u, rows_by[s], start[s],
-                                           n_labels[s], count);
+        double self = partition_pair_agreement(u, rows_by[s], start[s],
+                                               n_labels[s], count);
         lv[s] += self - 2 * w[s] * self;
         for (int t = s + 1; t < S; t++) {
             if (!(w[s] > 0) && !(w[t] > 0)) continue;
-            double a = query_pair_agreement(u, rows_by[t], start[t],
-                                            n_labels[t], count);
+            double a = partition_pair_agreement(u, rows_by[t], start[t],
+                                                n_labels[t], count);
             lv[s] -= 2 * w[t] * a;
             lv[t] -= 2 * w[s] * a;
         }
