@@ -20,6 +20,9 @@ int kernel_assign(state_t *st, const data_t *data, rng_t *rng,
         const int row = ws->order[step];
         const int own = st->group_of_row[row];
         const int own_is_singleton = st->size[own] == 1;
+        /* Every slot at once: a vectorised pass over the feature-major
+         * table, cheaper than one sparse gather per group. */
+        state_score_row_all(st, data, row);
         int n_candidates = 0;
         for (int j = 0; j < st->n_active; j++) {
             const int k = st->active[j];
@@ -31,16 +34,14 @@ int kernel_assign(state_t *st, const data_t *data, rng_t *rng,
                                                : ws->log_int[st->size[k] - 1]) +
                              state_score_row_loo(st, data, row);
             } else {
-                log_weight = ws->log_int[st->size[k]] +
-                             state_score_row(st, data, row, k);
+                log_weight = ws->log_int[st->size[k]] + st->scores[k];
             }
             ws->candidates[n_candidates] = k;
             ws->log_weights[n_candidates++] = log_weight;
         }
         if (!own_is_singleton) {
             ws->candidates[n_candidates] = st->ghost;
-            ws->log_weights[n_candidates++] =
-                log_alpha + state_score_row(st, data, row, st->ghost);
+            ws->log_weights[n_candidates++] = log_alpha + st->scores[st->ghost];
         }
         const int chosen = ws->candidates[rng_categorical_log(
             rng, ws->log_weights, n_candidates, ws->weights)];

@@ -4,8 +4,10 @@
 #include "slice.h"
 #include "status.h"
 
-/* The CRP's slice stepping-out limit; alpha is one-dimensional and cheap. */
-#define CLUSTER_HP_MAX_STEPS 64
+/* Stepping-out limit (Neal's m): with the default width 1 one update can
+ * move alpha by up to 256, and stepping out stops as soon as the slice
+ * ends, so a concentrated posterior costs a few evaluations. */
+#define CLUSTER_HP_MAX_STEPS 256
 
 typedef struct {
     const prior_t *prior;

@@ -2,15 +2,18 @@
 #include "log_gamma.h"
 #include "log_sum.h"
 
-/* Factors outside this range are logged on their own, so that one product
- * step never goes past 2^(800 + 100) or below 2^-(800 + 100). */
+/* log_product_add: factors outside [FACTOR_MIN, FACTOR_MAX] are logged on
+ * their own and the running product is folded into a log once it leaves
+ * [PRODUCT_MIN, PRODUCT_MAX], so no step goes past 2^(800 + 100) or below
+ * 2^-(800 + 100). */
 #define FACTOR_MIN 0x1p-100
 #define FACTOR_MAX 0x1p100
 #define PRODUCT_MIN 0x1p-800
 #define PRODUCT_MAX 0x1p800
 
-/* Counts up to this are summed as products (c - 1 multiplications); above
- * it two log_gamma calls (Stirling's series) are cheaper. */
+/* Counts up to this are summed as products (c multiplications); above it
+ * one Stirling series (log_gamma_large) is cheaper, log Gamma(x) being
+ * shared by all groups. */
 #define RISING_BY_PRODUCT_MAX 16
 
 typedef struct {
@@ -33,15 +36,54 @@ static inline double log_product_value(const log_product_t *p) {
     return p->logs + log(p->product);
 }
 
+/* sum_log_shifted: runs of RUN factors are multiplied as a tree (short
+ * dependency chains, one range check per run); a run's product is folded
+ * into the running product when it lies in [RUN_MIN, RUN_MAX], else (huge
+ * or tiny factors, or not finite ones) the run's factors are logged one by
+ * one. The running product is folded into a log when it leaves the same
+ * range, so it stays within [2^-1000, 2^1000]. */
+#define RUN 8
+#define RUN_MIN 0x1p-500
+#define RUN_MAX 0x1p500
+
 double sum_log_shifted(const double *x, int n, double shift) {
-    /* Four independent products, so that the multiplications pipeline. */
-    log_product_t p[4] = {{1.0, 0.0}, {1.0, 0.0}, {1.0, 0.0}, {1.0, 0.0}};
+    double product = 1.0, logs = 0.0;
     int j = 0;
-    for (; j + 4 <= n; j += 4)
-        for (int r = 0; r < 4; r++) log_product_add(&p[r], x[j + r] + shift);
-    for (; j < n; j++) log_product_add(&p[0], x[j] + shift);
-    return (log_product_value(&p[0]) + log_product_value(&p[1])) +
-           (log_product_value(&p[2]) + log_product_value(&p[3]));
+    for (; j + RUN <= n; j += RUN) {
+        const double *v = x + j;
+        const double p = (((v[0] + shift) * (v[1] + shift)) *
+                          ((v[2] + shift) * (v[3] + shift))) *
+                         (((v[4] + shift) * (v[5] + shift)) *
+                          ((v[6] + shift) * (v[7] + shift)));
+        if (p > RUN_MIN && p < RUN_MAX) {
+            product *= p;
+            if (product > RUN_MAX || product < RUN_MIN) {
+                logs += log(product);
+                product = 1.0;
+            }
+        } else {
+            for (int r = 0; r < RUN; r++) logs += log(v[r] + shift);
+        }
+    }
+    for (; j < n; j++) logs += log(x[j] + shift);
+    return logs + log(product);
+}
+
+/* log Gamma(z) for z > RISING_BY_PRODUCT_MAX by Stirling's series
+ * (Abramowitz and Stegun 6.1.41), as log_gamma.c evaluates it, without its
+ * range checks and recurrence: the large counts' path, inlined in the
+ * loop over groups. */
+static inline double log_gamma_large(double z) {
+    const double inv = 1.0 / z, inv2 = inv * inv;
+    const double series =
+        inv * (1.0 / 12 +
+               inv2 * (-1.0 / 360 +
+                       inv2 * (1.0 / 1260 +
+                               inv2 * (-1.0 / 1680 +
+                                       inv2 * (1.0 / 1188 +
+                                               inv2 * (-691.0 / 360360 +
+                                                       inv2 / 156.0))))));
+    return (z - 0.5) * log(z) - z + 0.91893853320467274178 + series;
 }
 
 double log_rising_sum(double x, const int *counts, int n) {
@@ -53,7 +95,7 @@ double log_rising_sum(double x, const int *counts, int n) {
         if (c <= RISING_BY_PRODUCT_MAX) {
             for (int j = 0; j < c; j++) log_product_add(&small, x + (double)j);
         } else {
-            large += log_gamma(x + (double)c);
+            large += log_gamma_large(x + (double)c);
             n_large++;
         }
     }

@@ -1,8 +1,9 @@
 /* Sums of logarithms computed as logarithms of products: one log() per run
- * of factors instead of one per term. A product is cut into a log whenever
- * it leaves [2^-800, 2^800], so it never overflows or underflows; its
- * rounding error (about one unit in the last place per factor) is of the
- * same order as that of adding the terms' logs one by one. */
+ * of factors instead of one per term. Products are kept within about
+ * [2^-1000, 2^1000] (factors outside a safe range are logged one by one),
+ * so they never overflow or underflow; their rounding error (about one
+ * unit in the last place per factor) is of the same order as that of
+ * adding the terms' logs one by one. */
 #ifndef MICROSCOPES_LOG_SUM_H
 #define MICROSCOPES_LOG_SUM_H
 

@@ -251,6 +251,13 @@ SEXP C_runners_run(SEXP pointers, SEXP niters, SEXP threads, SEXP progress) {
 SEXP C_runner_latent(SEXP ptr) {
     runner_t *runner = runner_of(ptr);
     const state_t *st = &runner->chain.state;
+    /* Tests set this internal option to audit the incremental tables
+     * against a rebuild from scratch (state_check.c). */
+    if (Rf_asLogical(Rf_GetOption1(Rf_install("microscopes.check_state"))) == TRUE) {
+        const char *problem = state_check(st, &runner->data);
+        if (problem != NULL)
+            Rf_error("get_latent(): the chain's state is inconsistent: %s.", problem);
+    }
     const int K = st->n_active, D = st->D, n = st->n;
     /* Groups in increasing slot order, so the state does not depend on the
      * order in which groups were created. */

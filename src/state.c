@@ -1,13 +1,12 @@
-#include <math.h>
+/* The state's memory, its tables and the bookkeeping of slots (state.h). */
 #include <stdlib.h>
 #include <string.h>
-#include "state.h"
+#include "log_sum.h"
+#include "state_internal.h"
 #include "status.h"
 
-/* log(x + count), or 0 for a count below zero: the "-1" tables hold 0 where
- * the count they stand for does not exist (see state.h). */
-static inline double log_shift(double x, int count) {
-    return count >= 0 ? log(x + (double)count) : 0.0;
+static int round_up_to_block(int k) {
+    return (k + SLOT_BLOCK - 1) / SLOT_BLOCK * SLOT_BLOCK;
 }
 
 static int grow(void **ptr, size_t bytes) {
@@ -17,22 +16,26 @@ static int grow(void **ptr, size_t bytes) {
     return MS_OK;
 }
 
-/* Grows every per-slot array to new_capacity, zeroing the new slots. */
+/* Grows every per-slot array to new_capacity (rounded up to a block),
+ * zeroing the new slots. On failure the arrays that did grow stay valid
+ * and owned. The delta tiles need no re-layout: new blocks are appended. */
 static int state_grow(state_t *st, int new_capacity) {
-    size_t D = (size_t)st->D, old = (size_t)st->capacity,
-           cap = (size_t)new_capacity;
+    const size_t D = (size_t)st->D, old = (size_t)st->capacity,
+                 cap = (size_t)round_up_to_block(new_capacity);
     if (grow((void **)&st->heads, cap * D * sizeof(int)) ||
         grow((void **)&st->tails, cap * D * sizeof(int)) ||
         grow((void **)&st->size, cap * sizeof(int)) ||
+        grow((void **)&st->missing, cap * sizeof(int)) ||
         grow((void **)&st->position, cap * sizeof(int)) ||
         grow((void **)&st->active, cap * sizeof(int)) ||
         grow((void **)&st->in_use, cap * sizeof(char)) ||
         grow((void **)&st->base, cap * sizeof(double)) ||
-        grow((void **)&st->base_loo, cap * sizeof(double)))
+        grow((void **)&st->base_loo, cap * sizeof(double)) ||
+        grow((void **)&st->scores, cap * sizeof(double)))
         return MS_ERR_NOMEM;
-    double **tables[] = {&st->log_ah, &st->log_ahm, &st->log_bt, &st->log_btm,
-                         &st->log_sm, &st->log_smm, &st->delta,
-                         &st->delta_loo};
+    double **tables[] = {&st->log_ah, &st->log_ahm, &st->log_bt,
+                         &st->log_btm, &st->log_sm, &st->log_smm,
+                         &st->delta_loo, &st->delta_blocks};
     for (size_t j = 0; j < sizeof(tables) / sizeof(tables[0]); j++) {
         if (grow((void **)tables[j], cap * D * sizeof(double)))
             return MS_ERR_NOMEM;
@@ -41,12 +44,12 @@ static int state_grow(state_t *st, int new_capacity) {
     memset(st->heads + old * D, 0, (cap - old) * D * sizeof(int));
     memset(st->tails + old * D, 0, (cap - old) * D * sizeof(int));
     for (size_t k = old; k < cap; k++) {
-        st->size[k] = 0;
+        st->size[k] = st->missing[k] = 0;
         st->position[k] = -1;
         st->in_use[k] = 0;
-        st->base[k] = st->base_loo[k] = 0.0;
+        st->base[k] = st->base_loo[k] = st->scores[k] = 0.0;
     }
-    st->capacity = new_capacity;
+    st->capacity = (int)cap;
     return MS_OK;
 }
 
@@ -57,24 +60,39 @@ int state_init(state_t *st, int n, int D, const double *a, const double *b,
     st->D = D;
     st->alpha = alpha;
     st->ghost = -1;
-    st->a = malloc((size_t)D * sizeof(double));
-    st->b = malloc((size_t)D * sizeof(double));
-    st->s = malloc((size_t)D * sizeof(double));
+    const size_t D1 = (size_t)(D > 0 ? D : 1);
+    st->a = malloc(D1 * sizeof(double));
+    st->b = malloc(D1 * sizeof(double));
+    st->s = malloc(D1 * sizeof(double));
+    st->log_a = malloc(D1 * sizeof(double));
+    st->log_b = malloc(D1 * sizeof(double));
+    st->new_logs = malloc(D1 * sizeof(double));
+    st->log_a_table = malloc(D1 * sizeof(double *));
+    st->log_b_table = malloc(D1 * sizeof(double *));
     st->group_of_row = malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
-    if (!st->a || !st->b || !st->s || !st->group_of_row) return MS_ERR_NOMEM;
+    st->log_denominator = malloc((size_t)(n + 1) * sizeof(double));
+    if (!st->a || !st->b || !st->s || !st->log_a || !st->log_b ||
+        !st->new_logs || !st->log_a_table || !st->log_b_table ||
+        !st->group_of_row || !st->log_denominator)
+        return MS_ERR_NOMEM;
     for (int d = 0; d < D; d++) state_set_feature_hp(st, d, a[d], b[d]);
     for (int i = 0; i < n; i++) st->group_of_row[i] = -1;
+    for (int N = 0; N <= n; N++) st->log_denominator[N] = NAN;
     return state_grow(st, capacity < 2 ? 2 : capacity);
 }
 
 void state_free(state_t *st) {
-    void *arrays[] = {st->a, st->b, st->s, st->group_of_row, st->size,
-                      st->in_use, st->heads, st->tails, st->log_ah,
-                      st->log_ahm, st->log_bt, st->log_btm, st->log_sm,
-                      st->log_smm, st->delta, st->delta_loo, st->base,
-                      st->base_loo, st->active, st->position};
+    void *arrays[] = {st->a, st->b, st->s, st->log_a, st->log_b,
+                      st->new_logs, st->log_a_table, st->log_b_table,
+                      st->group_of_row, st->log_denominator, st->size,
+                      st->in_use, st->missing, st->heads, st->tails,
+                      st->log_ah, st->log_ahm, st->log_bt, st->log_btm,
+                      st->log_sm, st->log_smm, st->delta_loo,
+                      st->delta_blocks, st->base, st->base_loo, st->scores,
+                      st->active, st->position};
     for (size_t j = 0; j < sizeof(arrays) / sizeof(arrays[0]); j++)
         free(arrays[j]);
+    for (int i = 0; i < MAX_SHARED_VALUES; i++) free(st->shared_logs[i]);
     memset(st, 0, sizeof(*st));
 }
 
@@ -84,39 +102,152 @@ void state_set_feature_hp(state_t *st, int d, double a, double b) {
     st->s[d] = a + b;
 }
 
+/* ---- tables ---- */
+
+/* T(N) = sum_d log(s_d + N), the log denominator of a clean slot of size N
+ * (see state.h), memoised until the hyperparameters change. */
+static double log_denominator(state_t *st, int N) {
+    double *memo = &st->log_denominator[N];
+    if (isnan(*memo)) *memo = sum_log_shifted(st->s, st->D, (double)N);
+    return *memo;
+}
+
+void slot_set_base(state_t *st, int k, double sum_bt, double sum_btm) {
+    if (st->missing[k] == 0) {
+        const int N = st->size[k];
+        st->base[k] = sum_bt - log_denominator(st, N);
+        st->base_loo[k] = N > 0 ? sum_btm - log_denominator(st, N - 1) : 0.0;
+        return;
+    }
+    const size_t off = (size_t)k * st->D;
+    double sum_sm = 0.0, sum_smm = 0.0;
+    for (int d = 0; d < st->D; d++) {
+        sum_sm += st->log_sm[off + d];
+        sum_smm += st->log_smm[off + d];
+    }
+    st->base[k] = sum_bt - sum_sm;
+    st->base_loo[k] = sum_btm - sum_smm;
+}
+
+/* Fills the per-feature denominator tables of slot k from its counts: done
+ * when the slot takes its first row with missing entries. */
+static void slot_build_denominators(state_t *st, int k) {
+    const size_t off = (size_t)k * st->D;
+    for (int d = 0; d < st->D; d++) {
+        const int m = st->heads[off + d] + st->tails[off + d];
+        st->log_sm[off + d] = log_shift(st->s[d], m);
+        st->log_smm[off + d] = log_shift(st->s[d], m - 1);
+    }
+}
+
 /* Recomputes the tables of one slot from its counts. */
 static void slot_rebuild(state_t *st, int k) {
     const int D = st->D;
     const size_t off = (size_t)k * D;
-    double base = 0.0, base_loo = 0.0;
+    double *delta = slot_delta(st, k);
+    double sum_bt = 0.0, sum_btm = 0.0;
     for (int d = 0; d < D; d++) {
         const int h = st->heads[off + d], t = st->tails[off + d];
         const double ah = log_shift(st->a[d], h), ahm = log_shift(st->a[d], h - 1);
         const double bt = log_shift(st->b[d], t), btm = log_shift(st->b[d], t - 1);
-        const double sm = log_shift(st->s[d], h + t),
-                     smm = log_shift(st->s[d], h + t - 1);
         st->log_ah[off + d] = ah;
         st->log_ahm[off + d] = ahm;
         st->log_bt[off + d] = bt;
         st->log_btm[off + d] = btm;
-        st->log_sm[off + d] = sm;
-        st->log_smm[off + d] = smm;
-        st->delta[off + d] = ah - bt;
+        delta[(size_t)d * SLOT_BLOCK] = ah - bt;
         st->delta_loo[off + d] = ahm - btm;
-        base += bt - sm;
-        base_loo += btm - smm;
+        sum_bt += bt;
+        sum_btm += btm;
     }
-    st->base[k] = base;
-    st->base_loo[k] = base_loo;
+    if (st->missing[k] > 0) slot_build_denominators(st, k);
+    slot_set_base(st, k, sum_bt, sum_btm);
+}
+
+/* Gives slot k the tables of an empty group by copying log a and log b
+ * rather than taking logs: a new ghost is made whenever a row opens a
+ * group. */
+static void slot_make_empty(state_t *st, int k) {
+    const int D = st->D;
+    const size_t off = (size_t)k * D;
+    double *delta = slot_delta(st, k);
+    memcpy(st->log_ah + off, st->log_a, (size_t)D * sizeof(double));
+    memcpy(st->log_bt + off, st->log_b, (size_t)D * sizeof(double));
+    memset(st->log_ahm + off, 0, (size_t)D * sizeof(double));
+    memset(st->log_btm + off, 0, (size_t)D * sizeof(double));
+    memset(st->delta_loo + off, 0, (size_t)D * sizeof(double));
+    double sum_b = 0.0;
+    for (int d = 0; d < D; d++) {
+        delta[(size_t)d * SLOT_BLOCK] = st->log_a[d] - st->log_b[d];
+        sum_b += st->log_b[d];
+    }
+    slot_set_base(st, k, sum_b, 0.0);
+}
+
+/* When at most MAX_SHARED_VALUES distinct numbers occur among the a_d and
+ * b_d (the default start a = b = 1 until the first hyperparameter update,
+ * fixed hyperparameters, a grid kernel), tabulates log(v + c) for every
+ * count c = 0..n of each, by the expression of log_shift, so that moving a
+ * row costs table look-ups instead of logs and gives the same bits.
+ * Slice-sampled hyperparameters are all distinct and leave the tables off
+ * (n_shared = 0); so does a failed allocation, since they only save time. */
+static void share_log_tables(state_t *st) {
+    double values[MAX_SHARED_VALUES];
+    int n_values = 0;
+    st->n_shared = 0;
+    for (int j = 0; j < 2 * st->D; j++) {
+        const double v = j < st->D ? st->a[j] : st->b[j - st->D];
+        int i = 0;
+        while (i < n_values && values[i] != v) i++;
+        if (i == n_values) {
+            if (n_values == MAX_SHARED_VALUES) return;
+            values[n_values++] = v;
+        }
+    }
+    for (int i = 0; i < n_values; i++) {
+        if (st->shared_logs[i] == NULL)
+            st->shared_logs[i] = malloc((size_t)(st->n + 1) * sizeof(double));
+        if (st->shared_logs[i] == NULL) return;
+        for (int c = 0; c <= st->n; c++)
+            st->shared_logs[i][c] = log_shift(values[i], c);
+    }
+    for (int d = 0; d < st->D; d++) {
+        for (int i = 0; i < n_values; i++) {
+            if (st->a[d] == values[i]) st->log_a_table[d] = st->shared_logs[i];
+            if (st->b[d] == values[i]) st->log_b_table[d] = st->shared_logs[i];
+        }
+    }
+    st->n_shared = n_values;
 }
 
 void state_rebuild_tables(state_t *st) {
+    for (int N = 0; N <= st->n; N++) st->log_denominator[N] = NAN;
+    share_log_tables(st);
+    for (int d = 0; d < st->D; d++) {
+        st->log_a[d] = log_shift(st->a[d], 0);
+        st->log_b[d] = log_shift(st->b[d], 0);
+    }
     for (int k = 0; k < st->capacity; k++)
         if (st->in_use[k]) slot_rebuild(st, k);
 }
 
-static void activate(state_t *st, int k) {
+/* ---- slots ---- */
+
+/* Keeps slot_span the smallest multiple of SLOT_BLOCK above every slot in
+ * use, so that scoring covers no more blocks than it must. */
+static void mark_in_use(state_t *st, int k) {
     st->in_use[k] = 1;
+    if (k >= st->slot_span) st->slot_span = round_up_to_block(k + 1);
+}
+
+static void mark_free(state_t *st, int k) {
+    st->in_use[k] = 0;
+    int top = st->slot_span - 1;
+    while (top >= 0 && !st->in_use[top]) top--;
+    st->slot_span = round_up_to_block(top + 1);
+}
+
+static void activate(state_t *st, int k) {
+    mark_in_use(st, k);
     st->position[k] = st->n_active;
     st->active[st->n_active++] = k;
 }
@@ -127,11 +258,12 @@ static void deactivate(state_t *st, int k) {
     st->active[p] = last;
     st->position[last] = p;
     st->position[k] = -1;
-    st->in_use[k] = 0;
+    mark_free(st, k);
 }
 
 /* Makes the lowest free slot the ghost (lowest, so ids stay small and are
- * reused), growing the arrays when every slot is taken. */
+ * reused and slot_span stays near the number of groups), growing the
+ * arrays when every slot is taken. */
 static int make_ghost(state_t *st) {
     int k = 0;
     while (k < st->capacity && st->in_use[k]) k++;
@@ -139,9 +271,9 @@ static int make_ghost(state_t *st) {
         int status = state_grow(st, 2 * st->capacity);
         if (status) return status;
     }
-    st->in_use[k] = 1;
+    mark_in_use(st, k);
     st->ghost = k;
-    slot_rebuild(st, k);
+    slot_make_empty(st, k);
     return MS_OK;
 }
 
@@ -149,10 +281,11 @@ int state_set_assignment(state_t *st, const data_t *data,
                          const int *slot_of_row) {
     const int D = st->D;
     for (int k = 0; k < st->capacity; k++) {
-        st->size[k] = 0;
+        st->size[k] = st->missing[k] = 0;
         st->in_use[k] = 0;
         st->position[k] = -1;
     }
+    st->slot_span = 0;
     memset(st->heads, 0, (size_t)st->capacity * D * sizeof(int));
     memset(st->tails, 0, (size_t)st->capacity * D * sizeof(int));
     st->n_active = 0;
@@ -166,115 +299,37 @@ int state_set_assignment(state_t *st, const data_t *data,
         }
         st->group_of_row[i] = k;
         st->size[k]++;
+        st->missing[k] += row_missing(data, i);
     }
     /* Active slots in increasing order, so the order in which the assign
      * kernel sees groups depends on nothing but the partition. */
-    for (int k = 0; k < st->capacity; k++) {
-        if (st->size[k] > 0) {
-            activate(st, k);
-            slot_rebuild(st, k);
-        }
-    }
+    for (int k = 0; k < st->capacity; k++)
+        if (st->size[k] > 0) activate(st, k);
+    state_rebuild_tables(st);
     return make_ghost(st);
-}
-
-/* Moves row `row` into or out of slot k by one count per observed feature,
- * shifting each table to its neighbour and recomputing the slot's sums. */
-static void slot_update(state_t *st, const data_t *data, int row, int k,
-                        int step) {
-    const int D = st->D;
-    const size_t off = (size_t)k * D;
-    const uint8_t *codes = data->codes + (size_t)row * D;
-    int *heads = st->heads + off, *tails = st->tails + off;
-    double *ah = st->log_ah + off, *ahm = st->log_ahm + off;
-    double *bt = st->log_bt + off, *btm = st->log_btm + off;
-    double *sm = st->log_sm + off, *smm = st->log_smm + off;
-    double *delta = st->delta + off, *delta_loo = st->delta_loo + off;
-    double base = 0.0, base_loo = 0.0;
-    for (int d = 0; d < D; d++) {
-        const uint8_t code = codes[d];
-        if (code != CODE_MISSING) {
-            const int m = heads[d] + tails[d] + step;
-            if (step > 0) {
-                smm[d] = sm[d];
-                sm[d] = log(st->s[d] + (double)m);
-            } else {
-                sm[d] = smm[d];
-                smm[d] = log_shift(st->s[d], m - 1);
-            }
-            if (code == CODE_ON) {
-                const int h = heads[d] += step;
-                if (step > 0) {
-                    ahm[d] = ah[d];
-                    ah[d] = log(st->a[d] + (double)h);
-                } else {
-                    ah[d] = ahm[d];
-                    ahm[d] = log_shift(st->a[d], h - 1);
-                }
-            } else {
-                const int t = tails[d] += step;
-                if (step > 0) {
-                    btm[d] = bt[d];
-                    bt[d] = log(st->b[d] + (double)t);
-                } else {
-                    bt[d] = btm[d];
-                    btm[d] = log_shift(st->b[d], t - 1);
-                }
-            }
-            delta[d] = ah[d] - bt[d];
-            delta_loo[d] = ahm[d] - btm[d];
-        }
-        base += bt[d] - sm[d];
-        base_loo += btm[d] - smm[d];
-    }
-    st->base[k] = base;
-    st->base_loo[k] = base_loo;
 }
 
 void state_remove_row(state_t *st, const data_t *data, int row) {
     const int k = st->group_of_row[row];
+    st->size[k]--;
+    st->missing[k] -= row_missing(data, row);
     slot_update(st, data, row, k, -1);
     st->group_of_row[row] = -1;
-    if (--st->size[k] == 0) deactivate(st, k);
+    if (st->size[k] == 0) deactivate(st, k);
 }
 
 int state_add_row(state_t *st, const data_t *data, int row, int slot) {
+    const int row_missing_entries = row_missing(data, row);
+    if (row_missing_entries > 0 && st->missing[slot] == 0)
+        slot_build_denominators(st, slot);
+    st->size[slot]++;
+    st->missing[slot] += row_missing_entries;
     slot_update(st, data, row, slot, +1);
     st->group_of_row[row] = slot;
-    if (st->size[slot]++ == 0) {
+    if (st->size[slot] == 1) {
         if (slot == st->ghost) st->ghost = -1;
         activate(st, slot);
         if (st->ghost < 0) return make_ghost(st);
     }
     return MS_OK;
-}
-
-double state_score_row(const state_t *st, const data_t *data, int row,
-                       int slot) {
-    const size_t off = (size_t)slot * st->D;
-    const double *delta = st->delta + off;
-    double score = st->base[slot];
-    for (int j = data->on_start[row]; j < data->on_start[row + 1]; j++)
-        score += delta[data->on_feature[j]];
-    for (int j = data->missing_start[row]; j < data->missing_start[row + 1];
-         j++) {
-        const int d = data->missing_feature[j];
-        score -= st->log_bt[off + d] - st->log_sm[off + d];
-    }
-    return score;
-}
-
-double state_score_row_loo(const state_t *st, const data_t *data, int row) {
-    const int slot = st->group_of_row[row];
-    const size_t off = (size_t)slot * st->D;
-    const double *delta = st->delta_loo + off;
-    double score = st->base_loo[slot];
-    for (int j = data->on_start[row]; j < data->on_start[row + 1]; j++)
-        score += delta[data->on_feature[j]];
-    for (int j = data->missing_start[row]; j < data->missing_start[row + 1];
-         j++) {
-        const int d = data->missing_feature[j];
-        score -= st->log_btm[off + d] - st->log_smm[off + d];
-    }
-    return score;
 }
