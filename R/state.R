@@ -44,17 +44,10 @@ initialize_state <- function(defn, view, cluster_hp = list(alpha = 1),
   new_state(view, assignment, alpha, hps, defn$models)
 }
 
-# A CRP(alpha) partition of n rows, labels 1..K in order of appearance.
+# A CRP(alpha) partition of n rows, labels 1..K in order of appearance,
+# drawn in C with R's random number generator.
 sample_crp <- function(n, alpha) {
-  labels <- integer(n)
-  sizes <- integer(0)
-  for (i in seq_len(n)) {
-    k <- sample.int(length(sizes) + 1L, 1L, prob = c(sizes, alpha))
-    if (k > length(sizes)) sizes <- c(sizes, 0L)
-    sizes[k] <- sizes[k] + 1L
-    labels[i] <- k
-  }
-  labels
+  .Call(C_sample_crp, as.integer(n), as.double(alpha))
 }
 
 check_assignment <- function(assignment, n, call = caller_call()) {

@@ -11,6 +11,7 @@ SEXP C_runner_latent(SEXP ptr);
 SEXP C_runner_trace(SEXP ptr);
 SEXP C_runner_alive(SEXP ptr);
 SEXP C_score_crp(SEXP sizes, SEXP n, SEXP alpha);
+SEXP C_sample_crp(SEXP n_rows, SEXP concentration);
 SEXP C_score_features(SEXP heads, SEXP tails, SEXP hps);
 SEXP C_query_predictive(SEXP x, SEXP states, SEXP kind, SEXP draw_state,
                         SEXP state_weight, SEXP threads);
@@ -26,6 +27,7 @@ static const R_CallMethodDef call_methods[] = {
     {"runner_trace", (DL_FUNC)&C_runner_trace, 1},
     {"runner_alive", (DL_FUNC)&C_runner_alive, 1},
     {"score_crp", (DL_FUNC)&C_score_crp, 3},
+    {"sample_crp", (DL_FUNC)&C_sample_crp, 2},
     {"score_features", (DL_FUNC)&C_score_features, 3},
     {"query_predictive", (DL_FUNC)&C_query_predictive, 6},
     {"query_zmatrix", (DL_FUNC)&C_query_zmatrix, 3},

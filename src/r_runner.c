@@ -233,11 +233,12 @@ SEXP C_runners_run(SEXP pointers, SEXP niters, SEXP threads, SEXP progress) {
         cli_progress_done(run.bar);
         UNPROTECT(1);
     }
-    if (result != MS_OK) {
+    if (result != MS_OK && result != MS_INTERRUPTED) {
         for (int c = 0; c < n_chains; c++)
             if (status[c] != MS_OK && status[c] != MS_INTERRUPTED)
                 Rf_error("run(): chain %d failed after %d iterations: %s.",
                          c + 1, done[c], ms_status_message(status[c]));
+        stop_on_status(result, "run()");
     }
     SEXP out = PROTECT(Rf_allocVector(INTSXP, n_chains));
     for (int c = 0; c < n_chains; c++) INTEGER(out)[c] = done[c];

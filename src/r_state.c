@@ -28,3 +28,29 @@ SEXP C_score_features(SEXP heads, SEXP tails, SEXP hps) {
     UNPROTECT(1);
     return out;
 }
+
+/* A draw from CRP(alpha) over n rows with R's generator (so set.seed works
+ * as users expect): labels 1..K in order of appearance. Row i joins group k
+ * with probability size_k / (i + alpha), a new group with alpha / (i + alpha). */
+SEXP C_sample_crp(SEXP n_rows, SEXP concentration) {
+    const int n = Rf_asInteger(n_rows);
+    const double alpha = Rf_asReal(concentration);
+    if (n == NA_INTEGER || n < 1) Rf_error("`n` must be a whole number >= 1.");
+    if (!(alpha > 0) || !R_FINITE(alpha)) Rf_error("`alpha` must be a number > 0.");
+    SEXP labels = PROTECT(Rf_allocVector(INTSXP, n));
+    int *label = INTEGER(labels);
+    int *size = (int *)R_alloc((size_t)n, sizeof(int));
+    int K = 0;
+    GetRNGstate();
+    for (int i = 0; i < n; i++) {
+        double u = unif_rand() * (i + alpha);
+        int k = 0;
+        while (k < K && u >= size[k]) u -= size[k++];
+        if (k == K) size[K++] = 0;
+        size[k]++;
+        label[i] = k + 1;
+    }
+    PutRNGstate();
+    UNPROTECT(1);
+    return labels;
+}

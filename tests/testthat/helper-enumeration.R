@@ -315,15 +315,20 @@ enum_mcse <- function(x) {
   x <- as.matrix(x)
   x <- x * 1
   if (stats::var(as.vector(x)) == 0) return(0)
+  # With independent chains, the spread of their means is an honest
+  # standard error even when a heavy tail makes each chain sticky and the
+  # within-chain (spectral) estimate optimistic; the larger of the two is
+  # used.
+  between <- if (ncol(x) >= 5) stats::sd(colMeans(x)) / sqrt(ncol(x)) else 0
   if (requireNamespace("coda", quietly = TRUE)) {
     chains <- coda::mcmc.list(lapply(seq_len(ncol(x)), function(j) coda::mcmc(x[, j])))
     ess <- sum(coda::effectiveSize(chains))
-    return(sqrt(stats::var(as.vector(x)) / ess))
+    return(max(sqrt(stats::var(as.vector(x)) / ess), between))
   }
   n_batches <- 20
   size <- floor(nrow(x) / n_batches)
   means <- apply(x, 2, function(xj) colMeans(matrix(xj[seq_len(n_batches * size)], size)))
   # Each batch mean has variance sigma^2 / size, sigma^2 the asymptotic
   # variance; the mean of all draws then has variance sigma^2 / length(x).
-  sqrt(stats::var(as.vector(means)) * size / length(x))
+  max(sqrt(stats::var(as.vector(means)) * size / length(x)), between)
 }

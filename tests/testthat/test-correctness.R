@@ -293,12 +293,17 @@ test_that("slice_feature_hp with the bounded noninformative prior samples the ex
   draws <- collect_draws(Y, kc, alpha, NULL, n_chains = 10, n_draws = 1000, thin = 2)
 
   expect_true(all(draws$hps > 0.01 & draws$hps < 1000))
+  # The tail of this posterior is visited in rare, long excursions, which
+  # makes the standard errors of summaries of the draws optimistic: over
+  # seeds 404-410 the z-scores of a correct kernel reached 5 in either
+  # direction, about twice what their nominal scale allows. The limit is
+  # therefore 9; a kernel with the wrong box still lands near z = 35.
   for (d in 1:3) {
     mass <- exact$feature[[as.character(d)]]
     for (which in 1:2) {
       value <- if (which == 1) grid$a else grid$b
       z <- hp_z_scores(draws$hps[, , d, which], value, mass, grid)
-      expect_true(all(abs(z) < 4.5),
+      expect_true(all(abs(z) < 9),
                   label = sprintf("feature %d %s z-scores %s", d, c("a", "b")[which],
                                   paste(round(z, 2), collapse = " ")))
     }
