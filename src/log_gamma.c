@@ -2,7 +2,7 @@
 #include "log_gamma.h"
 
 /* Below this the argument is shifted up by recurrence before the Stirling
- * series, whose first omitted term is then below 1e-15. */
+ * series (log_gamma.h), whose first omitted term is then below 1e-15. */
 #define STIRLING_FROM 10.0
 
 double log_gamma(double x) {
@@ -17,17 +17,7 @@ double log_gamma(double x) {
         }
         shift = log(product);
     }
-    /* Stirling's series (Abramowitz and Stegun 6.1.41) to the x^-13 term. */
-    const double inv = 1.0 / x, inv2 = inv * inv;
-    const double series =
-        inv * (1.0 / 12 +
-               inv2 * (-1.0 / 360 +
-                       inv2 * (1.0 / 1260 +
-                               inv2 * (-1.0 / 1680 +
-                                       inv2 * (1.0 / 1188 +
-                                               inv2 * (-691.0 / 360360 +
-                                                       inv2 / 156.0))))));
-    return (x - 0.5) * log(x) - x + 0.91893853320467274178 + series - shift;
+    return log_gamma_stirling(x) - shift;
 }
 
 double log_beta(double a, double b) {

@@ -69,23 +69,6 @@ double sum_log_shifted(const double *x, int n, double shift) {
     return logs + log(product);
 }
 
-/* log Gamma(z) for z > RISING_BY_PRODUCT_MAX by Stirling's series
- * (Abramowitz and Stegun 6.1.41), as log_gamma.c evaluates it, without its
- * range checks and recurrence: the large counts' path, inlined in the
- * loop over groups. */
-static inline double log_gamma_large(double z) {
-    const double inv = 1.0 / z, inv2 = inv * inv;
-    const double series =
-        inv * (1.0 / 12 +
-               inv2 * (-1.0 / 360 +
-                       inv2 * (1.0 / 1260 +
-                               inv2 * (-1.0 / 1680 +
-                                       inv2 * (1.0 / 1188 +
-                                               inv2 * (-691.0 / 360360 +
-                                                       inv2 / 156.0))))));
-    return (z - 0.5) * log(z) - z + 0.91893853320467274178 + series;
-}
-
 double log_rising_sum(double x, const int *counts, int n) {
     log_product_t small = {1.0, 0.0};
     double large = 0.0;
@@ -95,7 +78,7 @@ double log_rising_sum(double x, const int *counts, int n) {
         if (c <= RISING_BY_PRODUCT_MAX) {
             for (int j = 0; j < c; j++) log_product_add(&small, x + (double)j);
         } else {
-            large += log_gamma_large(x + (double)c);
+            large += log_gamma_stirling(x + (double)c);
             n_large++;
         }
     }

@@ -102,6 +102,24 @@ hp_z_scores <- function(x, value, mass, grid, q = c(0.1, 0.5, 0.9)) {
   c(mean_log = z_log, stats::setNames(z_q, paste0("q", q)))
 }
 
+# Checks hyperparameter draws (collect_draws()) feature by feature against
+# the exact posterior (enum_hp_posterior()) with hp_z_scores(), and the
+# partition draws with a chi-square test.
+expect_hp_posterior <- function(draws, exact, grid, features, z_limit) {
+  for (d in features) {
+    mass <- exact$feature[[as.character(d)]]
+    for (which in 1:2) {
+      value <- if (which == 1) grid$a else grid$b
+      z <- hp_z_scores(draws$hps[, , d, which], value, mass, grid)
+      expect_true(all(abs(z) < z_limit),
+                  label = sprintf("feature %d %s z-scores %s", d, c("a", "b")[which],
+                                  paste(round(z, 2), collapse = " ")))
+    }
+  }
+  fit <- partition_chisq(draws$key, exact$partition)
+  expect_gt(fit$p_value, 1e-4)
+}
+
 test_that("assign kernel samples the exact partition posterior", {
   # Fixed alpha and hyperparameters: the only moving part is the partition.
   # One chain, 15000 draws two sweeps apart. On these data the lag-1
@@ -252,18 +270,7 @@ test_that("slice_feature_hp with a Gamma(2, 2) prior samples the exact (a, b) po
   kc <- list(assign_kernel(), slice_feature_hp_kernel(prior = prior_gamma(2, 2)))
   draws <- collect_draws(Y, kc, alpha, NULL, n_chains = 10, n_draws = 1000, thin = 2)
 
-  for (d in 1:3) {
-    mass <- exact$feature[[as.character(d)]]
-    for (which in 1:2) {
-      value <- if (which == 1) grid$a else grid$b
-      z <- hp_z_scores(draws$hps[, , d, which], value, mass, grid)
-      expect_true(all(abs(z) < 4.5),
-                  label = sprintf("feature %d %s z-scores %s", d, c("a", "b")[which],
-                                  paste(round(z, 2), collapse = " ")))
-    }
-  }
-  fit <- partition_chisq(draws$key, exact$partition)
-  expect_gt(fit$p_value, 1e-4)
+  expect_hp_posterior(draws, exact, grid, features = 1:3, z_limit = 4.5)
 
   # Power: a sampler that ignored the data (drew from the prior) would give
   # E[log a] = digamma(2) - log(2) for feature 1; the draws reject it.
@@ -298,18 +305,7 @@ test_that("slice_feature_hp with the bounded noninformative prior samples the ex
   # seeds 404-410 the z-scores of a correct kernel reached 5 in either
   # direction, about twice what their nominal scale allows. The limit is
   # therefore 9; a kernel with the wrong box still lands near z = 35.
-  for (d in 1:3) {
-    mass <- exact$feature[[as.character(d)]]
-    for (which in 1:2) {
-      value <- if (which == 1) grid$a else grid$b
-      z <- hp_z_scores(draws$hps[, , d, which], value, mass, grid)
-      expect_true(all(abs(z) < 9),
-                  label = sprintf("feature %d %s z-scores %s", d, c("a", "b")[which],
-                                  paste(round(z, 2), collapse = " ")))
-    }
-  }
-  fit <- partition_chisq(draws$key, exact$partition)
-  expect_gt(fit$p_value, 1e-4)
+  expect_hp_posterior(draws, exact, grid, features = 1:3, z_limit = 9)
 
   # Power: the exact posterior of the same prior on a box with lower bound
   # 0.001 instead of 0.01 (a kernel that got the box wrong) is rejected.
