@@ -119,7 +119,11 @@ check_features <- function(features, call = caller_call()) {
 #' @param prior For `slice_cluster_hp_kernel()`, a [prior_gamma()]. For
 #'   `slice_feature_hp_kernel()`, `"noninformative_beta"` (the bounded
 #'   default), [prior_noninformative_beta()] or [prior_gamma()].
-#' @param width Initial width of the slice sampler's interval.
+#' @param width Initial width of the slice sampler's interval. Stepping out
+#'   goes at most 100 widths from the current value in one update (Neal's
+#'   \eqn{m}), so on tiny data sets, whose hyperparameter posteriors can
+#'   spread over hundreds of units, a larger width (say 5) mixes faster; on
+#'   large data sets the posteriors are narrow and the default is cheap.
 #' @param features Features (column numbers) to update; `NULL` for all.
 #' @param grid For `grid_feature_hp_kernel()`: a matrix or data frame with
 #'   columns `alpha` and `beta` (the grid points) and optionally `weight`
