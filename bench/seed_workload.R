@@ -72,7 +72,7 @@ cat(sprintf("  median final number of groups: %.0f\n", med(two_m)[["final_K"]]))
 cat(sprintf("\nthread scaling: run() wall 1 thread %.3f s, 2 threads %.3f s, ratio 1/2 = %.2f (median of per-pair ratios %.2f)\n",
             med(one_m)[["run"]], med(two_m)[["run"]], med(one_m)[["run"]] / med(two_m)[["run"]],
             stats::median(one_m[, "run"] / two_m[, "run"])))
-cat("  (5 chains on 2 threads: chains are the unit of work, so the ideal ratio is 5/3 = 1.67)\n")
+cat("  (chains are scheduled an iteration at a time, so 5 chains keep both threads busy: ideal ratio 2)\n")
 
 # ---- memory of the seed workload in a fresh R process ----
 # VmHWM (peak) includes reading MNIST as integers; VmRSS before and after
