@@ -42,3 +42,10 @@ fake_images <- function(n, side, seed = 1) {
   }
   images
 }
+
+# 5 groups of sizes 20, 10, 6, 3, 1 (ids not contiguous, not in size order).
+five_group_state <- function() {
+  images <- fake_images(40, side = 8)
+  assignments <- rep(c(7L, 2L, 9L, 4L, 11L), c(6, 20, 10, 3, 1))
+  fake_image_state(images, assignments)
+}

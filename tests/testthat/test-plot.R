@@ -1,13 +1,5 @@
 # plot_clusters() and plot_predictions() on tiny fake images (8 x 8), built
-# by hand with fake_image_state() (helper-plot.R). Also the quality
-# summaries of R/quality.R, which share these fixtures.
-
-# 5 groups of sizes 20, 10, 6, 3, 1 (ids not contiguous, not in size order).
-five_group_state <- function() {
-  images <- fake_images(40, side = 8)
-  assignments <- rep(c(7L, 2L, 9L, 4L, 11L), c(6, 20, 10, 3, 1))
-  fake_image_state(images, assignments)
-}
+# by hand with fake_image_state() and five_group_state() (helper-plot.R).
 
 tile <- function(canvas, side, row, col) {
   canvas[(row - 1) * side + seq_len(side), (col - 1) * side + seq_len(side)]
@@ -174,52 +166,4 @@ test_that("the plots work on states and predictions from the sampler", {
   canvas <- plot_predictions(predicted, Y[1:3, ], observed_rows = 2,
                              file = tempfile(fileext = ".png"))
   expect_identical(dim(canvas), c(8L, 12L))
-})
-
-# R/quality.R ---------------------------------------------------------------
-
-test_that("cluster_purity() counts rows that share their group's majority label", {
-  state <- fake_image_state(matrix(TRUE, 8, 4), c(1, 1, 1, 5, 5, 5, 5, 9))
-  labels <- c(2, 2, 3, 3, 3, 3, 2, 7)
-  # Group 1: two 2s of three; group 5: three 3s of four; group 9: one 7.
-  expect_equal(cluster_purity(state, labels), 6 / 8)
-  expect_equal(cluster_purity(state, factor(labels)), 6 / 8)
-  labels[8] <- NA
-  expect_equal(cluster_purity(state, labels), 5 / 7)
-
-  one_group <- fake_image_state(matrix(TRUE, 8, 4), rep(1, 8))
-  expect_equal(cluster_purity(list(state, one_group), labels), c(5 / 7, 4 / 7))
-})
-
-test_that("cluster_purity() checks its arguments", {
-  state <- fake_image_state(matrix(TRUE, 3, 4), c(1, 1, 2))
-  expect_snapshot(error = TRUE, {
-    cluster_purity(unclass(state), 1:3)
-    cluster_purity(state, 1:4)
-    cluster_purity(list(state), list(1, 2, 3))
-    cluster_purity(state, c(NA, NA, NA))
-  })
-})
-
-test_that("bernoulli_log_loss() is the mean log loss over observed truth", {
-  expect_equal(bernoulli_log_loss(matrix(0.5, 2, 2), matrix(c(TRUE, FALSE), 2, 2)),
-               log(2))
-  expect_equal(bernoulli_log_loss(c(0.9, 0.2, 0.3), c(1, 0, NA)),
-               -mean(log(c(0.9, 0.8))))
-  # Certain mistakes are clipped, not infinite.
-  expect_equal(bernoulli_log_loss(c(0, 1), c(1, 0)), -log(1e-12), tolerance = 1e-6)
-  # Entries whose truth is NA may have any prediction, even NA.
-  expect_equal(bernoulli_log_loss(c(1, NA), c(1, NA)), -log(1 - 1e-12))
-})
-
-test_that("bernoulli_log_loss() checks its arguments", {
-  expect_snapshot(error = TRUE, {
-    bernoulli_log_loss("a", 1)
-    bernoulli_log_loss(0.5, "1")
-    bernoulli_log_loss(c(0.5, 0.5), 1)
-    bernoulli_log_loss(matrix(0.5, 2, 2), matrix(1, 1, 4))
-    bernoulli_log_loss(0.5, NA)
-    bernoulli_log_loss(0.5, 2)
-    bernoulli_log_loss(1.5, 1)
-  })
 })
