@@ -79,15 +79,11 @@ void chain_free(chain_t *chain) {
 double chain_log_joint(const chain_t *chain) {
     const state_t *st = &chain->state;
     double score = 0.0;
-    /* Sizes and counts of the active groups, gathered in active order. */
     for (int d = 0; d < st->D; d++) {
-        for (int j = 0; j < st->n_active; j++) {
-            const size_t at = (size_t)st->active[j] * st->D + d;
-            chain->ws.heads_of_feature[j] = st->heads[at];
-            chain->ws.tails_of_feature[j] = st->tails[at];
-        }
+        state_gather_feature_counts(st, d, chain->ws.heads_of_feature,
+                                    chain->ws.tails_of_feature);
         score += score_feature(chain->ws.heads_of_feature,
-                               chain->ws.tails_of_feature, st->n_active, 1,
+                               chain->ws.tails_of_feature, st->n_active,
                                st->a[d], st->b[d]);
     }
     for (int j = 0; j < st->n_active; j++)

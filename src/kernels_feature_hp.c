@@ -70,16 +70,6 @@ static int gather_nonzero(const state_t *st, int d, int which, int *out) {
     return n;
 }
 
-/* Copies feature d's counts over the active groups into contiguous arrays
- * (for the grid kernel, which scores every group). */
-static void gather_counts(const state_t *st, int d, workspace_t *ws) {
-    for (int j = 0; j < st->n_active; j++) {
-        const size_t at = (size_t)st->active[j] * st->D + d;
-        ws->heads_of_feature[j] = st->heads[at];
-        ws->tails_of_feature[j] = st->tails[at];
-    }
-}
-
 static void prior_bounds(const prior_t *prior, double *lower, double *upper) {
     if (prior->kind == PRIOR_NONINFORMATIVE_BETA) {
         *lower = prior->lower;
@@ -121,12 +111,13 @@ int kernel_grid_feature_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
                            workspace_t *ws) {
     for (int j = 0; j < kernel->n_features; j++) {
         const int d = kernel->features[j];
-        gather_counts(st, d, ws);
+        state_gather_feature_counts(st, d, ws->heads_of_feature,
+                                    ws->tails_of_feature);
         for (int g = 0; g < kernel->n_grid; g++)
             ws->log_weights[g] =
                 kernel->grid_log_weight[g] +
                 score_feature(ws->heads_of_feature, ws->tails_of_feature,
-                              st->n_active, 1, kernel->grid_a[g],
+                              st->n_active, kernel->grid_a[g],
                               kernel->grid_b[g]);
         const int g = rng_categorical_log(rng, ws->log_weights, kernel->n_grid,
                                           ws->weights);

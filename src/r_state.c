@@ -23,7 +23,7 @@ SEXP C_score_features(SEXP heads, SEXP tails, SEXP hps) {
     SEXP out = PROTECT(Rf_allocVector(REALSXP, D));
     for (int d = 0; d < D; d++)
         REAL(out)[d] = score_feature(INTEGER(heads) + (R_xlen_t)d * K,
-                                     INTEGER(tails) + (R_xlen_t)d * K, K, 1,
+                                     INTEGER(tails) + (R_xlen_t)d * K, K,
                                      REAL(hps)[d], REAL(hps)[d + D]);
     UNPROTECT(1);
     return out;

@@ -10,8 +10,8 @@
 double score_crp(const int *sizes, int K, int n, double alpha);
 
 /* sum over K groups of log B(a + h_k, b + t_k) - log B(a, b): the marginal
- * likelihood of one feature. Counts are read at heads[k * stride]. */
-double score_feature(const int *heads, const int *tails, int K, size_t stride,
+ * likelihood of one feature, from contiguous counts of its K groups. */
+double score_feature(const int *heads, const int *tails, int K,
                      double a, double b);
 
 #endif

@@ -333,3 +333,12 @@ int state_add_row(state_t *st, const data_t *data, int row, int slot) {
     }
     return MS_OK;
 }
+
+void state_gather_feature_counts(const state_t *st, int d, int *heads,
+                                 int *tails) {
+    for (int j = 0; j < st->n_active; j++) {
+        const size_t at = (size_t)st->active[j] * st->D + d;
+        heads[j] = st->heads[at];
+        tails[j] = st->tails[at];
+    }
+}

@@ -119,6 +119,12 @@ void state_score_row_all(state_t *st, const data_t *data, int row);
 /* log p(row | its own group without the row). */
 double state_score_row_loo(const state_t *st, const data_t *data, int row);
 
+/* Copies feature d's heads and tails over the active groups, in the order
+ * of `active`, into contiguous arrays of n_active entries: the layout the
+ * hyperparameter kernels and the scores read many times. */
+void state_gather_feature_counts(const state_t *st, int d, int *heads,
+                                 int *tails);
+
 /* Recounts everything from the data and recomputes every cached table,
  * comparing with what the incremental updates left. Returns NULL when all
  * agree, or a description of the first disagreement. For tests. */
