@@ -138,20 +138,15 @@ describe_shape <- function(x) {
 #' predict_labels(q, get_latent(r), labels)
 #' @export
 predict_labels <- function(queries, latents, labels) {
+  call <- sys.call()
+  checked <- tryCatch(query_states(latents, call = call), error = function(e) {
+    abort_arg("latents", "must be a latent state or a non-empty list of them.", call = call)
+  })
   states <- if (is_state(latents)) list(latents) else latents
-  if (!is.list(states) || length(states) == 0L || !all(vapply(states, is_state, logical(1)))) {
-    abort_arg("latents", "must be a latent state or a non-empty list of them.")
-  }
-  D <- states[[1]]$D
-  if (!is.matrix(queries) || !(is.logical(queries) || is.numeric(queries)) || ncol(queries) != D) {
-    abort_arg("queries", sprintf("must be a logical or 0/1 matrix with %d columns.", D))
-  }
-  if (any(!is.na(queries) & queries != 0 & queries != 1)) {
-    abort_arg("queries", "must hold only 0, 1, TRUE, FALSE or NA.")
-  }
-  if (length(labels) != states[[1]]$n) {
+  queries <- query_matrix(queries, checked$D, call = call)
+  if (length(labels) != checked$n) {
     abort_arg("labels", sprintf("must have one label per fitted row (%d), not %d.",
-                                states[[1]]$n, length(labels)))
+                                checked$n, length(labels)), call = call)
   }
   labels <- as.factor(labels)
   on <- 1 * (!is.na(queries) & queries == 1)

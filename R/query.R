@@ -107,7 +107,7 @@ posterior_predictive <- function(queries, infers, samples_per_chain = 1,
                             call = call)
   S <- length(states$states)
   w <- query_weights(weights, S, call = call)
-  threads <- query_threads(threads, call = call)
+  threads <- resolve_threads(threads, call = call)
 
   n_draws <- as.double(S) * spc
   if (n_draws > .Machine$integer.max) {
@@ -143,7 +143,7 @@ posterior_predictive_statistic <- function(queries, infers,
   exact <- check_flag(exact, "exact", call = call)
   S <- length(states$states)
   w <- query_weights(weights, S, call = call)
-  threads <- query_threads(threads, call = call)
+  threads <- resolve_threads(threads, call = call)
 
   if (exact) {
     out <- .Call(C_query_predictive, x, states$states, 3L, NULL, w, threads)
@@ -195,7 +195,7 @@ zmatrix <- function(infers, weights = NULL, threads = NULL) {
   call <- sys.call()
   states <- query_states(infers, same_n = TRUE, call = call)
   w <- query_weights(weights, length(states$states), call = call)
-  threads <- query_threads(threads, call = call)
+  threads <- resolve_threads(threads, call = call)
   .Call(C_query_zmatrix, states$labels, w, threads)
 }
 
@@ -414,7 +414,3 @@ query_weights <- function(weights, S, call = caller_call()) {
   as.double(weights) / sum(weights)
 }
 
-query_threads <- function(threads, call = caller_call()) {
-  if (is.null(threads)) return(as.integer(microscopes_threads()))
-  check_whole_number(threads, "threads", min = 1, call = call)
-}

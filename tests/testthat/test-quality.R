@@ -81,7 +81,7 @@ test_that("predict_labels() tells well-separated kinds of rows apart", {
   p <- predict_labels(q, get_latent(r), labels)
   expect_gt(p[1, "ink"], 0.95)
   expect_gt(p[2, "blank"], 0.95)
-  expect_error(predict_labels(q[, 1:4], get_latent(r), labels), "`queries` must be")
+  expect_error(predict_labels(q[, 1:4], get_latent(r), labels), "`queries` must have one column per feature")
   expect_error(predict_labels(q, get_latent(r), labels[-1]), "`labels` must have one label")
   expect_error(predict_labels(q, list(), labels), "`latents` must be")
 })
