@@ -136,10 +136,7 @@ run_runners <- function(runners, niters, threads, call = caller_call()) {
     message(sprintf(
       "Interrupted: chains kept at their last complete iteration (%s of %d done).",
       paste(unique(as.integer(done)), collapse = "/"), niters))
-    cond <- structure(class = c("interrupt", "condition"),
-                      list(message = "run() interrupted", call = call))
-    signalCondition(cond)
-    invokeRestart("abort")
+    signal_interrupt("run() interrupted", call = call)
   }
   invisible(done)
 }

@@ -82,3 +82,14 @@ describe_value <- function(x) {
   if (is.character(x) && length(x) == 1L) return(sprintf("\"%s\"", x))
   describe_type(x)
 }
+
+# Signals an interrupt condition, as a Ctrl-C does at the top level:
+# `tryCatch(interrupt = )` and `withCallingHandlers()` see it, `try()` does
+# not swallow it, and, unhandled, it ends the computation. The C side calls
+# it (src/r_glue.c, poll_guard_raise) once its workers have stopped.
+signal_interrupt <- function(message, call = NULL) {
+  cond <- structure(class = c("interrupt", "condition"),
+                    list(message = message, call = call))
+  signalCondition(cond)
+  invokeRestart("abort")
+}

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "alloc.h"
 #include "chain.h"
 #include "score.h"
 #include "status.h"
@@ -29,13 +30,13 @@ static int workspace_init(workspace_t *ws, int n, const kernel_t *kernels,
     for (int j = 0; j < n_kernels; j++)
         if (kernels[j].n_grid > size) size = kernels[j].n_grid;
     ws->size = size;
-    ws->order = malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
-    ws->candidates = malloc((size_t)(n + 1) * sizeof(int));
-    ws->heads_of_feature = malloc((size_t)(n + 1) * sizeof(int));
-    ws->tails_of_feature = malloc((size_t)(n + 1) * sizeof(int));
-    ws->log_weights = malloc((size_t)size * sizeof(double));
-    ws->weights = malloc((size_t)size * sizeof(double));
-    ws->log_int = malloc((size_t)(n + 1) * sizeof(double));
+    ws->order = ms_malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
+    ws->candidates = ms_malloc((size_t)(n + 1) * sizeof(int));
+    ws->heads_of_feature = ms_malloc((size_t)(n + 1) * sizeof(int));
+    ws->tails_of_feature = ms_malloc((size_t)(n + 1) * sizeof(int));
+    ws->log_weights = ms_malloc((size_t)size * sizeof(double));
+    ws->weights = ms_malloc((size_t)size * sizeof(double));
+    ws->log_int = ms_malloc((size_t)(n + 1) * sizeof(double));
     if (!ws->order || !ws->candidates || !ws->heads_of_feature ||
         !ws->tails_of_feature || !ws->log_weights || !ws->weights ||
         !ws->log_int)
@@ -92,27 +93,41 @@ double chain_log_joint(const chain_t *chain) {
                              st->alpha);
 }
 
+/* Room for one more trace entry, made before an iteration starts so that a
+ * failed allocation stops the chain before its state moves. A partial
+ * failure leaves the arrays that did grow valid and owned. */
+static int trace_reserve(chain_t *chain) {
+    if (chain->trace_length < chain->trace_capacity) return MS_OK;
+    int cap = chain->trace_capacity ? 2 * chain->trace_capacity : 64;
+    int *groups = ms_realloc(chain->trace_groups, (size_t)cap * sizeof(int));
+    if (groups) chain->trace_groups = groups;
+    double *alpha = ms_realloc(chain->trace_alpha, (size_t)cap * sizeof(double));
+    if (alpha) chain->trace_alpha = alpha;
+    double *joint =
+        ms_realloc(chain->trace_log_joint, (size_t)cap * sizeof(double));
+    if (joint) chain->trace_log_joint = joint;
+    if (!groups || !alpha || !joint) return MS_ERR_NOMEM;
+    chain->trace_capacity = cap;
+    return MS_OK;
+}
+
+/* The log joint is finite for every valid state (alpha, a and b finite and
+ * > 0), so a non-finite one is a numerical failure: caught here, once per
+ * iteration, where it costs nothing extra. */
 static int trace_append(chain_t *chain) {
-    if (chain->trace_length == chain->trace_capacity) {
-        int cap = chain->trace_capacity ? 2 * chain->trace_capacity : 64;
-        int *groups = realloc(chain->trace_groups, (size_t)cap * sizeof(int));
-        if (groups) chain->trace_groups = groups;
-        double *alpha = realloc(chain->trace_alpha, (size_t)cap * sizeof(double));
-        if (alpha) chain->trace_alpha = alpha;
-        double *joint =
-            realloc(chain->trace_log_joint, (size_t)cap * sizeof(double));
-        if (joint) chain->trace_log_joint = joint;
-        if (!groups || !alpha || !joint) return MS_ERR_NOMEM;
-        chain->trace_capacity = cap;
-    }
+    const double log_joint = chain_log_joint(chain);
+    if (!isfinite(log_joint)) return MS_ERR_NUMERIC;
     const int t = chain->trace_length++;
     chain->trace_groups[t] = chain->state.n_active;
     chain->trace_alpha[t] = chain->state.alpha;
-    chain->trace_log_joint[t] = chain_log_joint(chain);
+    chain->trace_log_joint[t] = log_joint;
     return MS_OK;
 }
 
 int chain_iterate(chain_t *chain) {
+    if (chain->failed) return chain->failed;
+    int reserved = trace_reserve(chain);
+    if (reserved != MS_OK) return reserved;
     for (int j = 0; j < chain->n_kernels; j++) {
         const kernel_t *kernel = &chain->kernels[j];
         const double start = now_seconds();
@@ -135,7 +150,10 @@ int chain_iterate(chain_t *chain) {
             break;
         }
         chain->kernel_seconds[kernel->kind] += now_seconds() - start;
+        if (status == MS_ERR_NUMERIC) chain->failed = status;
         if (status) return status;
     }
-    return trace_append(chain);
+    const int status = trace_append(chain);
+    if (status) chain->failed = status;
+    return status;
 }

@@ -23,6 +23,15 @@ typedef struct {
     double *trace_alpha, *trace_log_joint;
 
     double kernel_seconds[N_KERNEL_KINDS];  /* time spent, for benchmarks */
+
+    /* Iterations of the chain before this runner (from a checkpoint): the
+     * chain's iteration count is iterations_before + trace_length. */
+    long iterations_before;
+    /* Nonzero (a status) once a kernel failed in a way that leaves no
+     * state to go on from (a numerical failure mid-iteration): the chain
+     * refuses to run again. An out-of-memory failure stops the chain
+     * before the move that needed memory, so it may go on. */
+    int failed;
 } chain_t;
 
 /* Takes ownership of `kernels` (also on failure). The state must already be
@@ -33,7 +42,10 @@ void chain_free(chain_t *chain);
 void kernels_free(kernel_t *kernels, int n_kernels);
 
 /* One iteration: every kernel once, in order, then a trace entry. On
- * failure the state is still a valid partition. */
+ * failure the state is still a valid partition: MS_ERR_NOMEM stops the
+ * chain before a move (the trace's room is reserved before the first
+ * kernel, a new group's slot before its row moves); MS_ERR_NUMERIC marks
+ * the chain failed. */
 int chain_iterate(chain_t *chain);
 
 /* log p(partition, data | hyperparameters): the CRP term plus the data. */

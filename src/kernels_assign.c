@@ -46,6 +46,10 @@ int kernel_assign(state_t *st, const data_t *data, rng_t *rng,
         const int chosen = ws->candidates[rng_categorical_log(
             rng, ws->log_weights, n_candidates, ws->weights)];
         if (chosen == own) continue;
+        /* Before the row leaves its group: a failure then leaves the state
+         * as if this move had not started. */
+        if (chosen == st->ghost && state_reserve_slot(st) != MS_OK)
+            return MS_ERR_NOMEM;
         state_remove_row(st, data, row);
         int status = state_add_row(st, data, row, chosen);
         if (status) return status;

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
+#include "alloc.h"
 #include "parallel.h"
 #include "status.h"
 
@@ -167,7 +168,7 @@ int parallel_for(int n_units, int n_threads, parallel_unit_fn fn, void *ctx,
     /* One thread's worth of work needs no worker: it runs here, as all of
      * it does when no worker can be made. */
     pthread_t *workers =
-        n_threads > 1 ? malloc((size_t)n_threads * sizeof(pthread_t)) : NULL;
+        n_threads > 1 ? ms_malloc((size_t)n_threads * sizeof(pthread_t)) : NULL;
     int started = 0;
     /* Workers wait for the lock until the main thread has seen them all
      * running, so that it polls at least once: a progress bar then shows

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "parallel.h"
 #include "status.h"
 
@@ -77,7 +78,7 @@ int parallel_run(chain_t **chains, int n_chains, int niters, int threads,
     if (n_chains == 0 || niters == 0) return MS_OK;
     if (threads > n_chains) threads = n_chains;
     chains_run_t run = {chains, n_chains, niters, chain_status,
-                        iterations_done, calloc((size_t)n_chains, 1)};
+                        iterations_done, ms_calloc((size_t)n_chains, 1)};
     run.poll = poll;
     run.context = context;
     run.total = (long)n_chains * niters;

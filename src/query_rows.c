@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "query_rows.h"
 #include "rng.h"
 #include "status.h"
@@ -242,20 +243,20 @@ int row_scratch_alloc(row_scratch_t *sc, const query_problem_t *p,
                       int chunk_states, int Kmax1, int buffer_draws) {
     size_t D1 = (size_t)p->D + 1;
     memset(sc, 0, sizeof(*sc));
-    sc->on = malloc(D1 * sizeof(int));
-    sc->miss = malloc(D1 * sizeof(int));
-    sc->row = malloc(D1);
-    sc->pattern_miss = malloc(D1 * sizeof(int));
-    sc->pattern_base = malloc((size_t)chunk_states * Kmax1 * sizeof(double));
-    sc->weight = malloc((size_t)Kmax1 * sizeof(double));
-    sc->cum = malloc((size_t)Kmax1 * sizeof(double));
-    sc->acc = malloc(D1 * sizeof(double));
-    sc->count = malloc(D1 * sizeof(int));
-    sc->xb = malloc(ROWS_PER_BLOCK * D1 * sizeof(int));
+    sc->on = ms_malloc(D1 * sizeof(int));
+    sc->miss = ms_malloc(D1 * sizeof(int));
+    sc->row = ms_malloc(D1);
+    sc->pattern_miss = ms_malloc(D1 * sizeof(int));
+    sc->pattern_base = ms_malloc((size_t)chunk_states * Kmax1 * sizeof(double));
+    sc->weight = ms_malloc((size_t)Kmax1 * sizeof(double));
+    sc->cum = ms_malloc((size_t)Kmax1 * sizeof(double));
+    sc->acc = ms_malloc(D1 * sizeof(double));
+    sc->count = ms_malloc(D1 * sizeof(int));
+    sc->xb = ms_malloc(ROWS_PER_BLOCK * D1 * sizeof(int));
     if (p->kind != QUERY_DRAWS)
-        sc->ob = malloc(ROWS_PER_BLOCK * D1 * sizeof(double));
+        sc->ob = ms_malloc(ROWS_PER_BLOCK * D1 * sizeof(double));
     if (buffer_draws)
-        sc->db = malloc((size_t)p->n_draws * ROWS_PER_BLOCK * D1);
+        sc->db = ms_malloc((size_t)p->n_draws * ROWS_PER_BLOCK * D1);
     if (!sc->on || !sc->miss || !sc->row || !sc->pattern_miss ||
         !sc->pattern_base || !sc->weight || !sc->cum || !sc->acc ||
         !sc->count || !sc->xb || (p->kind != QUERY_DRAWS && !sc->ob) ||

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "query.h"
 #include "query_rows.h"
 #include "query_tables.h"
@@ -111,14 +112,14 @@ int query_run(const query_problem_t *p, int n_threads, parallel_poll_fn poll,
     size_t chunk_doubles;
     largest_chunk(p, budget, &Kmax1, &chunk_states, &chunk_doubles);
 
-    int *draw_start = calloc((size_t)S + 1, sizeof(int));
-    int *draw_list = malloc(((size_t)p->n_draws + 1) * sizeof(int));
-    int *fill = malloc(((size_t)S + 1) * sizeof(int));
+    int *draw_start = ms_calloc((size_t)S + 1, sizeof(int));
+    int *draw_list = ms_malloc(((size_t)p->n_draws + 1) * sizeof(int));
+    int *fill = ms_malloc(((size_t)S + 1) * sizeof(int));
     double *margin = NULL;
-    double *table_mem = malloc(chunk_doubles * sizeof(double));
-    query_table_t *tables = malloc((size_t)chunk_states * sizeof(*tables));
-    size_t *table_offset = malloc((size_t)chunk_states * sizeof(size_t));
-    row_scratch_t *scratch = calloc((size_t)n_threads, sizeof(row_scratch_t));
+    double *table_mem = ms_malloc(chunk_doubles * sizeof(double));
+    query_table_t *tables = ms_malloc((size_t)chunk_states * sizeof(*tables));
+    size_t *table_offset = ms_malloc((size_t)chunk_states * sizeof(size_t));
+    row_scratch_t *scratch = ms_calloc((size_t)n_threads, sizeof(row_scratch_t));
     if (!draw_start || !draw_list || !fill || !table_mem || !tables ||
         !table_offset || !scratch) {
         status = MS_ERR_NOMEM;
@@ -131,7 +132,7 @@ int query_run(const query_problem_t *p, int n_threads, parallel_poll_fn poll,
     int mode_in_integers = 0;
     if (p->kind == QUERY_MODE) {
         mode_in_integers = mode_fits_integers(p, draw_start);
-        margin = calloc(nD, sizeof(double));
+        margin = ms_calloc(nD, sizeof(double));
         if (!margin) { status = MS_ERR_NOMEM; goto done; }
     }
 

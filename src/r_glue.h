@@ -22,4 +22,55 @@ uint64_t seed_from_r(void);
 /* Raises the R error for a C status code. */
 void stop_on_status(int status, const char *context);
 
+/* ---- the one guarded poll ----
+ * Worker threads run while the main thread polls (parallel.h). A poll that
+ * long-jumped (an interrupt, a time limit, an error in R code that a
+ * progress bar runs) would leave C while the workers still use its stack
+ * and memory. So every poll of the package goes through poll_guard_poll(),
+ * which runs the progress update and the interrupt check inside
+ * R_ToplevelExec and R_tryCatchError: nothing can jump out of it. What it
+ * caught is kept, the caller stops its workers, frees its C memory, and
+ * only then raises it with poll_guard_raise(). */
+enum { POLL_RUNNING = 0, POLL_INTERRUPTED = 1, POLL_ERROR = 2 };
+
+typedef struct {
+    SEXP bar;           /* a cli progress bar (preserved), or R_NilValue */
+    double progress;
+    int stopped;        /* POLL_RUNNING, POLL_INTERRUPTED or POLL_ERROR */
+    SEXP condition;     /* the R error caught (preserved), or R_NilValue */
+} poll_guard_t;
+
+/* Starts a guard, with a progress bar of `total` units named `name` when
+ * show_progress is nonzero (made inside the guard too: an error making it
+ * stops the guard before any work starts). Check `stopped` afterwards. */
+void poll_guard_start(poll_guard_t *guard, int show_progress, double total,
+                      const char *name);
+
+/* Updates the progress bar and checks for an interrupt, catching every
+ * R condition. Returns nonzero when the work must stop. Main thread only. */
+int poll_guard_poll(poll_guard_t *guard, double progress);
+
+/* Closes the progress bar (guarded as well). Call once the workers are
+ * joined. */
+void poll_guard_finish(poll_guard_t *guard);
+
+/* Raises what the guard caught: the R error as it was raised, or, when
+ * `interrupt_message` is not NULL, an interrupt condition (as a Ctrl-C
+ * gives at the top level, so that try() does not swallow it). Call it
+ * only when every worker is joined and no C memory is left unowned. */
+void poll_guard_raise(poll_guard_t *guard, const char *interrupt_message);
+
+/* Forgets a caught error without raising it (before raising another). */
+void poll_guard_release(poll_guard_t *guard);
+
+/* ---- C memory for workers ----
+ * Memory that worker threads use is malloc'ed, never R_alloc'ed, and owned
+ * by an external pointer with a finalizer (as curl does), so that it is
+ * freed whatever R error or interrupt ends the .Call. PROTECT the owner;
+ * free early with glue_buffer_free(). Raises an R error when memory runs
+ * out (nothing is leaked then). */
+SEXP glue_buffer_new(size_t bytes);
+void *glue_buffer_data(SEXP owner);
+void glue_buffer_free(SEXP owner);
+
 #endif

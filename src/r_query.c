@@ -5,6 +5,7 @@
  * query.h and partition.h, and turns status codes into R errors on the main
  * thread. */
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <R_ext/Random.h>
 
@@ -67,18 +68,26 @@ static void state_from_list(query_state_t *st, SEXP s, int D, int index) {
                      index);
 }
 
-static void check_interrupt_fn(void *unused) {
-    (void)unused;
-    R_CheckUserInterrupt();
+/* The pool's poll: the package's one guarded poll (r_glue.c), which
+ * catches every condition; the pool then stops and frees its C memory, and
+ * finish_query() raises what was caught. */
+static int query_poll(void *guard, long progress) {
+    return poll_guard_poll(guard, (double)progress);
 }
 
-/* The pool's poll: runs on the main thread only, so it may call R;
- * R_ToplevelExec catches the interrupt's longjmp, and the pool then stops
- * and frees its C memory before stop_on_status() raises the error. */
-static int user_interrupted(void *unused, long progress) {
-    (void)unused;
-    (void)progress;
-    return !R_ToplevelExec(check_interrupt_fn, NULL);
+/* After the pool: an interrupt is signalled as an interrupt (as in run()),
+ * an R error caught at a poll is raised as it was, a C failure as an
+ * error. */
+static void finish_query(poll_guard_t *guard, int status, const char *what) {
+    poll_guard_finish(guard);
+    if (status != MS_OK && status != MS_INTERRUPTED) {
+        poll_guard_release(guard);
+        stop_on_status(status, what);
+    }
+    char message[128];
+    snprintf(message, sizeof(message), "%s interrupted", what);
+    poll_guard_raise(guard, message);
+    stop_on_status(status, what);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -115,10 +124,13 @@ SEXP C_query_predictive(SEXP x, SEXP states, SEXP kind_, SEXP draw_state,
     if (XLENGTH(states) > INT_MAX / 2)
         Rf_error("`infers` has too many states.");
     int S = (int)XLENGTH(states);
-    query_state_t *st = (query_state_t *)R_alloc(S, sizeof(query_state_t));
+    /* Read by the workers: C memory owned by `buffer` (r_glue.h). */
+    SEXP buffer = PROTECT(glue_buffer_new((size_t)S * sizeof(query_state_t)));
+    query_state_t *st = glue_buffer_data(buffer);
     for (int s = 0; s < S; s++)
         state_from_list(&st[s], VECTOR_ELT(states, s), D, s + 1);
 
+    int n_protected = 1;
     query_problem_t p;
     memset(&p, 0, sizeof(p));
     p.kind = kind;
@@ -139,7 +151,9 @@ SEXP C_query_predictive(SEXP x, SEXP states, SEXP kind_, SEXP draw_state,
             Rf_error("`draw_state` must be an integer vector (internal error).");
         R_xlen_t n_draws = XLENGTH(draw_state);
         if (n_draws > INT_MAX) Rf_error("too many draws.");
-        int *ds = (int *)R_alloc(n_draws + 1, sizeof(int));
+        SEXP ds_buffer = PROTECT(glue_buffer_new(((size_t)n_draws + 1) * sizeof(int)));
+        n_protected++;
+        int *ds = glue_buffer_data(ds_buffer);
         for (R_xlen_t j = 0; j < n_draws; j++) {
             int v = INTEGER(draw_state)[j];
             if (v == NA_INTEGER || v < 1 || v > S)
@@ -178,9 +192,11 @@ SEXP C_query_predictive(SEXP x, SEXP states, SEXP kind_, SEXP draw_state,
         PutRNGstate();
     }
 
-    int status = query_run(&p, threads, user_interrupted, NULL);
-    stop_on_status(status, "posterior-predictive query");
-    UNPROTECT(1);
+    poll_guard_t guard;
+    poll_guard_start(&guard, 0, 0.0, NULL);
+    int status = query_run(&p, threads, query_poll, &guard);
+    finish_query(&guard, status, "posterior-predictive query");
+    UNPROTECT(n_protected + 1);
     return out;
 }
 
@@ -218,13 +234,16 @@ SEXP C_query_zmatrix(SEXP labels, SEXP weights, SEXP threads_) {
     if (threads > 1024) threads = 1024;
     if ((double)n * (double)n > (double)R_XLEN_T_MAX)
         Rf_error("`infers` has too many rows for an n x n matrix.");
-    const int **label = (const int **)R_alloc(S, sizeof(int *));
+    SEXP buffer = PROTECT(glue_buffer_new((size_t)S * sizeof(int *)));
+    const int **label = glue_buffer_data(buffer);
     for (int s = 0; s < S; s++) label[s] = INTEGER(VECTOR_ELT(labels, s));
     SEXP z = PROTECT(Rf_allocMatrix(REALSXP, n, n));
+    poll_guard_t guard;
+    poll_guard_start(&guard, 0, 0.0, NULL);
     int status = partition_zmatrix(REAL(z), n, S, label, w, threads,
-                                   user_interrupted, NULL);
-    stop_on_status(status, "zmatrix");
-    UNPROTECT(1);
+                                   query_poll, &guard);
+    finish_query(&guard, status, "zmatrix()");
+    UNPROTECT(2);
     return z;
 }
 

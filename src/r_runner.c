@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "r_glue.h"
-#include <cli/progress.h>
 #include "chain.h"
 #include "parallel.h"
 #include "status.h"
@@ -182,26 +181,10 @@ SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
 
 /* ---- running: interrupts and progress from the main thread ---- */
 
-typedef struct {
-    int show_progress;
-    SEXP bar;
-    int interrupted;
-} run_context_t;
-
-static void check_interrupt_unsafe(void *unused) {
-    (void)unused;
-    R_CheckUserInterrupt();
-}
-
-/* R_ToplevelExec returns FALSE when the check longjmp'ed, i.e. the user
- * pressed Ctrl-C; catching it here lets the workers finish their iteration
- * and the C memory stay owned and consistent. */
-static int poll_main_thread(void *context, long done, long total) {
-    run_context_t *run = context;
+/* The pool's poll, through the package's one guarded poll (r_glue.c). */
+static int poll_run(void *context, long done, long total) {
     (void)total;
-    if (run->show_progress) cli_progress_set(run->bar, (double)done);
-    if (!R_ToplevelExec(check_interrupt_unsafe, NULL)) run->interrupted = 1;
-    return run->interrupted;
+    return poll_guard_poll(context, (double)done);
 }
 
 SEXP C_runners_run(SEXP pointers, SEXP niters, SEXP threads, SEXP progress) {
@@ -212,38 +195,59 @@ SEXP C_runners_run(SEXP pointers, SEXP niters, SEXP threads, SEXP progress) {
         Rf_error("`niters` must be a whole number >= 0.");
     if (n_threads == NA_INTEGER || n_threads < 1)
         Rf_error("`threads` must be a whole number >= 1.");
-    chain_t **chains = (chain_t **)R_alloc((size_t)n_chains + 1, sizeof(chain_t *));
+    /* The workers read these: malloc'ed memory owned by `buffer`, freed
+     * whatever ends this call, never R_alloc'ed. */
+    const size_t n1 = (size_t)n_chains + 1;
+    SEXP buffer = PROTECT(glue_buffer_new(n1 * (sizeof(chain_t *) + 2 * sizeof(int))));
+    chain_t **chains = glue_buffer_data(buffer);
+    int *status = (int *)(chains + n1);
+    int *done = status + n1;
     for (int c = 0; c < n_chains; c++) {
         chains[c] = &runner_of(VECTOR_ELT(pointers, c))->chain;
         for (int j = 0; j < c; j++)
             if (chains[j] == chains[c])
                 Rf_error("`r` holds the same runner twice (chains %d and %d); "
                          "each chain needs a runner of its own.", j + 1, c + 1);
-    }
-    int *status = (int *)R_alloc((size_t)n_chains + 1, sizeof(int));
-    int *done = (int *)R_alloc((size_t)n_chains + 1, sizeof(int));
-    run_context_t run = {Rf_asLogical(progress) == TRUE, R_NilValue, 0};
-    if (run.show_progress) {
-        run.bar = PROTECT(cli_progress_bar((double)n_chains * iters, R_NilValue));
-        cli_progress_set_name(run.bar, "Sampling");
-    }
-    int result = parallel_run(chains, n_chains, iters, n_threads,
-                              poll_main_thread, &run, status, done);
-    if (run.show_progress) {
-        cli_progress_done(run.bar);
-        UNPROTECT(1);
-    }
-    if (result != MS_OK && result != MS_INTERRUPTED) {
-        for (int c = 0; c < n_chains; c++)
-            if (status[c] != MS_OK && status[c] != MS_INTERRUPTED)
-                Rf_error("run(): chain %d failed after %d iterations: %s.",
-                         c + 1, done[c], ms_status_message(status[c]));
-        stop_on_status(result, "run()");
+        if (chains[c]->failed)
+            Rf_error("run(): chain %d failed earlier (%s) and cannot go on; "
+                     "make a new runner from its last state, get_latent().",
+                     c + 1, ms_status_message(chains[c]->failed));
     }
     SEXP out = PROTECT(Rf_allocVector(INTSXP, n_chains));
+    poll_guard_t guard;
+    poll_guard_start(&guard, Rf_asLogical(progress) == TRUE,
+                     (double)n_chains * iters, "Sampling");
+    int result = MS_INTERRUPTED;
+    if (guard.stopped == POLL_RUNNING) {
+        result = parallel_run(chains, n_chains, iters, n_threads, poll_run,
+                              &guard, status, done);
+    } else {
+        for (int c = 0; c < n_chains; c++) {
+            status[c] = MS_INTERRUPTED;
+            done[c] = 0;
+        }
+    }
+    /* The workers are joined: R may run again. */
+    poll_guard_finish(&guard);
     for (int c = 0; c < n_chains; c++) INTEGER(out)[c] = done[c];
-    Rf_setAttrib(out, Rf_install("interrupted"), Rf_ScalarLogical(run.interrupted));
-    UNPROTECT(1);
+    if (result != MS_OK && result != MS_INTERRUPTED) {
+        poll_guard_release(&guard);
+        for (int c = 0; c < n_chains; c++)
+            if (status[c] != MS_OK && status[c] != MS_INTERRUPTED)
+                Rf_error("run(): chain %d failed after %d iterations: %s%s.",
+                         c + 1, done[c], ms_status_message(status[c]),
+                         status[c] == MS_ERR_NOMEM
+                             ? "; its state is valid, as before the move that "
+                               "needed memory" : "");
+        stop_on_status(result, "run()");
+    }
+    /* A time limit or an error of the progress bar: raised as it was, with
+     * the chains at their last complete iteration. */
+    poll_guard_raise(&guard, NULL);
+    Rf_setAttrib(out, Rf_install("interrupted"),
+                 Rf_ScalarLogical(guard.stopped == POLL_INTERRUPTED));
+    glue_buffer_free(buffer);
+    UNPROTECT(2);
     return out;
 }
 

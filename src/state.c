@@ -1,6 +1,7 @@
 /* The state's memory, its tables and the bookkeeping of slots (state.h). */
 #include <stdlib.h>
 #include <string.h>
+#include "alloc.h"
 #include "log_sum.h"
 #include "state_internal.h"
 #include "status.h"
@@ -10,7 +11,7 @@ static int round_up_to_block(int k) {
 }
 
 static int grow(void **ptr, size_t bytes) {
-    void *p = realloc(*ptr, bytes);
+    void *p = ms_realloc(*ptr, bytes);
     if (p == NULL) return MS_ERR_NOMEM;
     *ptr = p;
     return MS_OK;
@@ -61,16 +62,16 @@ int state_init(state_t *st, int n, int D, const double *a, const double *b,
     st->alpha = alpha;
     st->ghost = -1;
     const size_t D1 = (size_t)(D > 0 ? D : 1);
-    st->a = malloc(D1 * sizeof(double));
-    st->b = malloc(D1 * sizeof(double));
-    st->s = malloc(D1 * sizeof(double));
-    st->log_a = malloc(D1 * sizeof(double));
-    st->log_b = malloc(D1 * sizeof(double));
-    st->new_logs = malloc(D1 * sizeof(double));
-    st->log_a_table = malloc(D1 * sizeof(double *));
-    st->log_b_table = malloc(D1 * sizeof(double *));
-    st->group_of_row = malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
-    st->log_denominator = malloc((size_t)(n + 1) * sizeof(double));
+    st->a = ms_malloc(D1 * sizeof(double));
+    st->b = ms_malloc(D1 * sizeof(double));
+    st->s = ms_malloc(D1 * sizeof(double));
+    st->log_a = ms_malloc(D1 * sizeof(double));
+    st->log_b = ms_malloc(D1 * sizeof(double));
+    st->new_logs = ms_malloc(D1 * sizeof(double));
+    st->log_a_table = ms_malloc(D1 * sizeof(double *));
+    st->log_b_table = ms_malloc(D1 * sizeof(double *));
+    st->group_of_row = ms_malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
+    st->log_denominator = ms_malloc((size_t)(n + 1) * sizeof(double));
     if (!st->a || !st->b || !st->s || !st->log_a || !st->log_b ||
         !st->new_logs || !st->log_a_table || !st->log_b_table ||
         !st->group_of_row || !st->log_denominator)
@@ -205,7 +206,7 @@ static void share_log_tables(state_t *st) {
     }
     for (int i = 0; i < n_values; i++) {
         if (st->shared_logs[i] == NULL)
-            st->shared_logs[i] = malloc((size_t)(st->n + 1) * sizeof(double));
+            st->shared_logs[i] = ms_malloc((size_t)(st->n + 1) * sizeof(double));
         if (st->shared_logs[i] == NULL) return;
         for (int c = 0; c <= st->n; c++)
             st->shared_logs[i][c] = log_shift(values[i], c);
@@ -307,6 +308,37 @@ int state_set_assignment(state_t *st, const data_t *data,
         if (st->size[k] > 0) activate(st, k);
     state_rebuild_tables(st);
     return make_ghost(st);
+}
+
+int state_reserve_slot(state_t *st) {
+    /* The same doubling make_ghost() would do, done before the move. */
+    if (st->n_active + 1 < st->capacity) return MS_OK;
+    return state_grow(st, 2 * st->capacity);
+}
+
+int state_restore_order(state_t *st, const int *active_order, int n_order,
+                        int ghost) {
+    if (n_order != st->n_active || ghost < 0 || ghost >= st->capacity ||
+        st->size[ghost] != 0)
+        return 1;
+    for (int j = 0; j < n_order; j++) {
+        const int k = active_order[j];
+        if (k < 0 || k >= st->capacity || st->size[k] == 0) return 1;
+        for (int i = 0; i < j; i++)
+            if (active_order[i] == k) return 1;
+    }
+    for (int j = 0; j < n_order; j++) {
+        st->active[j] = active_order[j];
+        st->position[active_order[j]] = j;
+    }
+    if (ghost != st->ghost) {
+        const int old = st->ghost;
+        mark_in_use(st, ghost);
+        st->ghost = ghost;
+        slot_make_empty(st, ghost);
+        mark_free(st, old);
+    }
+    return 0;
 }
 
 void state_remove_row(state_t *st, const data_t *data, int row) {

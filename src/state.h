@@ -103,6 +103,20 @@ void state_rebuild_tables(state_t *st);
  * state_rebuild_tables before scoring or moving rows again). */
 void state_set_feature_hp(state_t *st, int d, double a, double b);
 
+/* Makes sure that a move into the ghost can make a new ghost without
+ * allocating: grows the slots now, before the move, when every slot is in
+ * use, so that an allocation failure leaves the state as it was. Returns
+ * MS_OK or MS_ERR_NOMEM. */
+int state_reserve_slot(state_t *st);
+
+/* Gives an assigned state the order of active slots and the ghost slot of
+ * a saved chain (they decide the order of the assign kernel's candidates
+ * and the order of sums, hence the bits of what follows). `active_order`
+ * must list every non-empty slot once; `ghost` must be an empty slot
+ * below capacity. Returns 0, or 1 (state unchanged) when they do not. */
+int state_restore_order(state_t *st, const int *active_order, int n_order,
+                        int ghost);
+
 /* Moves row i out of its group, which is released when it empties. */
 void state_remove_row(state_t *st, const data_t *data, int row);
 
