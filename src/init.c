@@ -17,6 +17,7 @@ SEXP C_query_predictive(SEXP x, SEXP states, SEXP kind, SEXP draw_state,
                         SEXP state_weight, SEXP threads);
 SEXP C_query_zmatrix(SEXP labels, SEXP weights, SEXP threads);
 SEXP C_query_ls_loss(SEXP labels, SEXP weights);
+SEXP C_test_fail_alloc(SEXP k);
 
 static const R_CallMethodDef call_methods[] = {
     {"pack_data", (DL_FUNC)&C_pack_data, 2},
@@ -32,6 +33,7 @@ static const R_CallMethodDef call_methods[] = {
     {"query_predictive", (DL_FUNC)&C_query_predictive, 6},
     {"query_zmatrix", (DL_FUNC)&C_query_zmatrix, 3},
     {"query_ls_loss", (DL_FUNC)&C_query_ls_loss, 2},
+    {"test_fail_alloc", (DL_FUNC)&C_test_fail_alloc, 1},
     {NULL, NULL, 0}
 };
 

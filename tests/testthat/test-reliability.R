@@ -143,3 +143,61 @@ test_that("a real Ctrl-C in an interactive session stops every worker", {
   expect_gt(res[3], 0)
   expect_equal(res[5], 3 * 5000)
 })
+
+test_that("a failed allocation at any point of a run leaves a valid state", {
+  fail_alloc <- function(k) .Call(microscopes:::C_test_fail_alloc, k)
+  on.exit(fail_alloc(0), add = TRUE)
+  withr::local_options(microscopes.check_state = TRUE, microscopes.progress = FALSE)
+  Y <- make_binary_data(n = 120, D = 20, n_prototypes = 6, missing = 0.02, seed = 4)
+  w <- make_workflow(Y)
+  # All rows in one group and a large alpha: the sweep opens many groups, so
+  # the slot arrays grow (8, 16, 32, ... slots) and so does the trace.
+  s0 <- initialize_state(w$defn, w$view, cluster_hp = list(alpha = 50),
+                         assignment = rep(1L, 120))
+  failures <- 0
+  for (k in 1:400) {
+    r <- withr::with_seed(k, runner(w$defn, w$view, s0, w$kc))
+    fail_alloc(k)
+    outcome <- tryCatch({ run(r, 2); "ok" }, error = function(e) conditionMessage(e))
+    left <- fail_alloc(0)
+    if (left > 0) break    # the k-th allocation was never reached: all tried
+    failures <- failures + 1
+    expect_match(outcome, "out of memory")
+    s <- get_latent(r)     # audited against a recount (microscopes.check_state)
+    expect_equal(sum(s$group_sizes), 120L)
+    run(r, 1)              # and the chain goes on
+    expect_equal(sum(get_latent(r)$group_sizes), 120L)
+  }
+  expect_gt(failures, 10)
+  expect_lt(k, 400)
+})
+
+test_that("out of memory inside run() under ulimit -v, then run() again, does not crash", {
+  skip_on_cran()
+  skip_on_os(c("windows", "mac", "solaris"))
+  dir <- withr::local_tempdir()
+  script <- file.path(dir, "oom.R")
+  writeLines(c(
+    sprintf(".libPaths(c(%s))", paste(deparse(.libPaths()), collapse = "")),
+    "suppressMessages(library(microscopes))",
+    "set.seed(1); n <- 1500; D <- 2500",
+    "Y <- matrix(runif(n * D) < 0.5, n, D)",
+    "v <- dataview(Y); d <- model_definition(n, rep(list(beta_bernoulli()), D)); rm(Y); invisible(gc())",
+    "s <- initialize_state(d, v, cluster_hp = list(alpha = 1e10), assignment = rep(1L, n))",
+    "r <- runner(d, v, s, list(assign_kernel()))",
+    "first <- tryCatch({ run(r, 1); 'ok' }, error = function(e) conditionMessage(e))",
+    "cat('FIRST:', first, '\\n')",
+    "second <- tryCatch({ run(r, 1); 'ok' }, error = function(e) conditionMessage(e))",
+    "cat('SECOND:', second, '\\n')",
+    "cat('ROWS:', sum(get_latent(r)$group_sizes), '\\n')"), script)
+  rscript <- file.path(R.home("bin"), "Rscript")
+  out <- suppressWarnings(system2("sh", c("-c", shQuote(sprintf(
+    "ulimit -v 560000; %s --vanilla %s 2>&1", rscript, script))), stdout = TRUE))
+  status <- attr(out, "status")
+  expect_true(is.null(status) || status == 0, info = paste(out, collapse = "\n"))
+  first <- grep("^FIRST:", out, value = TRUE)
+  expect_length(first, 1)
+  expect_match(first, "out of memory")
+  expect_length(grep("^SECOND:", out, value = TRUE), 1)
+  expect_true(any(out == "ROWS: 1500 "))
+})
