@@ -90,7 +90,8 @@ check_features <- function(features, call = caller_call()) {
   force(call)
   if (is.null(features)) return(NULL)
   ok <- is.numeric(features) && length(features) > 0L && !anyNA(features) &&
-    all(features == round(features)) && all(features >= 1) && !anyDuplicated(features)
+    all(is.finite(features)) && all(features == round(features)) && all(features >= 1) &&
+    all(features <= .Machine$integer.max) && !anyDuplicated(features)
   if (!ok) {
     abort_arg("features", "must be NULL (all features) or distinct whole numbers >= 1.",
               call = call)

@@ -109,7 +109,12 @@ read_mnist_set <- function(image_path, label_path, digits) {
 # its dims and payload as a raw vector. Errors name the file.
 read_idx <- function(path, magic) {
   if (!file.exists(path)) stop_mnist(path, "does not exist.")
-  con <- gzfile(path, "rb")
+  if (dir.exists(path)) stop_mnist(path, "is a directory, not an IDX file.")
+  con <- tryCatch(gzfile(path, "rb"), error = function(e) {
+    stop_mnist(path, sprintf("cannot be opened (%s).", conditionMessage(e)))
+  }, warning = function(w) {
+    stop_mnist(path, sprintf("cannot be opened (%s).", conditionMessage(w)))
+  })
   on.exit(close(con))
   n_dims <- magic %% 256L
   # zlib reports a damaged stream as a warning or an error; both are fatal.
@@ -140,6 +145,12 @@ read_idx <- function(path, magic) {
   }
   payload <- read("raw", size)
   if (length(payload) < size) {
+    if (gzip_trailer_complete(path, 4 * (1 + n_dims) + size)) {
+      stop_mnist(path, sprintf(paste(
+        "is corrupt: its gzip trailer records the full %.0f bytes, but its",
+        "compressed data decompress to fewer; download it again."),
+        4 * (1 + n_dims) + size))
+    }
     stop_mnist(path, sprintf(
       "is truncated: its header announces %.0f bytes of data but it holds %d.",
       size, length(payload)
@@ -150,6 +161,21 @@ read_idx <- function(path, magic) {
     stop_mnist(path, "is longer than its IDX header says; it is corrupt.")
   }
   list(dims = dims, payload = payload)
+}
+
+# A gzip file ends with the length of its uncompressed data (mod 2^32,
+# RFC 1952): when that length is the full one, a short read means damaged
+# compressed data, not a file cut short.
+gzip_trailer_complete <- function(path, expected_bytes) {
+  size <- file.size(path)
+  if (is.na(size) || size < 18) return(FALSE)
+  con <- file(path, "rb")
+  on.exit(close(con))
+  head <- readBin(con, "raw", 2L)
+  if (!identical(head, as.raw(c(0x1f, 0x8b)))) return(FALSE)
+  seek(con, size - 4)
+  isize <- sum(as.numeric(readBin(con, "raw", 4L)) * 256^(0:3))
+  isize == expected_bytes %% 2^32
 }
 
 stop_mnist <- function(path, msg) {

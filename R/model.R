@@ -125,6 +125,14 @@ check_definition <- function(defn, call = caller_call()) {
 
 check_view_fits <- function(view, defn, call = caller_call()) {
   force(call)
+  for (field in c("n", "D")) {
+    v <- view[[field]]
+    if (!is.numeric(v) || length(v) != 1L || is.na(v) || !is.finite(v) || v < 1) {
+      abort_arg("view", sprintf(
+        "is not a valid dataview: its `%s` is %s; make it with `dataview()`.",
+        field, describe_value(v)), call = call)
+    }
+  }
   if (view$n != defn$n) {
     abort_arg("view", sprintf("has %d rows but `defn` was made for n = %d.", view$n, defn$n),
               call = call)

@@ -115,6 +115,8 @@ posterior_predictive <- function(queries, infers, samples_per_chain = 1,
               sprintf("gives %.0f draws over %d states: too many.", n_draws, S),
               call = call)
   }
+  check_query_bytes(n_draws * (4 * as.double(nrow(x)) * ncol(x) + 8), n_draws,
+                    call = call)
   draw_state <- if (is.null(weights)) {
     rep(seq_len(S), each = spc)
   } else {
@@ -402,6 +404,20 @@ query_merge <- function(merge, call = caller_call()) {
   merge
 }
 
+# The memory a query's result and draw list take, computed before anything
+# is allocated, and refused at once when it exceeds
+# `getOption("microscopes.max_query_bytes")` (8 GiB by default).
+check_query_bytes <- function(bytes, n_draws, call = caller_call()) {
+  limit <- getOption("microscopes.max_query_bytes", 8 * 1024^3)
+  if (bytes > limit) {
+    abort_arg("samples_per_chain", sprintf(paste(
+      "asks for %.0f draws, whose array would take %.1f GB, more than the limit of",
+      "%.1f GB; use fewer draws or queries, or raise",
+      "`options(microscopes.max_query_bytes = )`."), n_draws, bytes / 1e9, limit / 1e9),
+      call = call)
+  }
+}
+
 # NULL -> equal weights; else non-negative, finite, not all zero; sums to 1.
 query_weights <- function(weights, S, call = caller_call()) {
   if (is.null(weights)) return(rep(1 / S, S))
@@ -411,6 +427,9 @@ query_weights <- function(weights, S, call = caller_call()) {
       "must be NULL or %d non-negative finite numbers (one per state), ",
       "not all zero; got %s."), S, describe_value(weights)), call = call)
   }
-  as.double(weights) / sum(weights)
+  # Scaled by the largest first, so that a sum of huge weights cannot
+  # overflow to Inf (which would make every weight 0).
+  w <- as.double(weights) / max(weights)
+  w / sum(w)
 }
 

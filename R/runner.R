@@ -34,7 +34,7 @@ runner <- function(defn, view, latent, kernel_config) {
       "was made for %d rows and %d features, but `defn` has %d rows and %d features.",
       latent$n, latent$D, defn$n, defn$D))
   }
-  check_state_structure(latent)
+  latent <- check_state_structure(latent)
   counts <- .Call(C_group_counts, view, latent$assignments)
   if (!identical(counts$heads, latent$heads) || !identical(counts$tails, latent$tails)) {
     abort_arg("latent", "does not match `view`: its groups' counts differ from the data's.")
@@ -250,6 +250,9 @@ print.microscopes_parallel_runner <- function(x, ...) {
 check_state_structure <- function(latent, call = caller_call()) {
   force(call)
   a <- latent$assignments
+  if (is.double(a) && length(a) == latent$n && !anyNA(a) && all(is.finite(a)) && all(a == round(a))) {
+    a <- as.integer(a)
+  }
   if (!is.integer(a) || length(a) != latent$n || anyNA(a) || any(a < 1L | a > latent$n)) {
     abort_arg("latent", sprintf(
       "is not a valid state: its assignments must be %d group labels between 1 and %d.",
@@ -257,16 +260,21 @@ check_state_structure <- function(latent, call = caller_call()) {
   }
   hps <- latent$feature_hps
   if (!is.matrix(hps) || !is.double(hps) || !identical(dim(hps), c(latent$D, 2L)) ||
-      anyNA(hps) || any(!is.finite(hps) | hps <= 0)) {
+      anyNA(hps) || any(!is.finite(hps) | hps <= 0 | hps > max_hyperparameter)) {
     abort_arg("latent", sprintf(
-      "is not a valid state: its feature hyperparameters must be a %d x 2 matrix of finite numbers > 0.",
-      latent$D), call = call)
+      "is not a valid state: its feature hyperparameters must be a %d x 2 matrix of numbers > 0 and <= %g.",
+      latent$D, max_hyperparameter), call = call)
   }
   alpha <- latent$cluster_hp$alpha
-  if (!is.numeric(alpha) || length(alpha) != 1L || !is.finite(alpha) || alpha <= 0) {
-    abort_arg("latent", "is not a valid state: its CRP concentration alpha must be a number > 0.",
-              call = call)
+  if (!is.numeric(alpha) || length(alpha) != 1L || !is.finite(alpha) || alpha <= 0 ||
+      alpha > max_hyperparameter) {
+    abort_arg("latent", sprintf(
+      "is not a valid state: its CRP concentration alpha must be a number > 0 and <= %g.",
+      max_hyperparameter), call = call)
   }
+  latent$assignments <- a
+  latent$cluster_hp$alpha <- as.double(alpha)
+  latent
 }
 
 # A slice sampler cannot start outside its prior's support: the start must

@@ -34,7 +34,7 @@ initialize_state <- function(defn, view, cluster_hp = list(alpha = 1),
   if (!is.list(cluster_hp) || is.null(cluster_hp$alpha)) {
     abort_arg("cluster_hp", "must be a list with element `alpha`, e.g. `list(alpha = 1)`.")
   }
-  alpha <- check_positive_number(cluster_hp$alpha, "cluster_hp$alpha")
+  alpha <- check_hyperparameter(cluster_hp$alpha, "cluster_hp$alpha")
   hps <- as_feature_hps(feature_hps, defn$D)
   if (is.null(assignment)) {
     assignment <- sample_crp(defn$n, alpha)
@@ -53,7 +53,7 @@ sample_crp <- function(n, alpha) {
 check_assignment <- function(assignment, n, call = caller_call()) {
   force(call)
   ok <- is.numeric(assignment) && length(assignment) == n && !anyNA(assignment) &&
-    all(assignment == round(assignment))
+    all(is.finite(assignment)) && all(assignment == round(assignment))
   if (!ok) {
     abort_arg("assignment", sprintf("must be a vector of %d whole-number group labels without NA.", n),
               call = call)
@@ -94,6 +94,11 @@ as_feature_hps <- function(feature_hps, D, call = caller_call()) {
   if (anyNA(hps) || any(!is.finite(hps)) || any(hps <= 0)) {
     abort_arg("feature_hps", "must be finite and > 0.", call = call)
   }
+  if (any(hps > max_hyperparameter)) {
+    abort_arg("feature_hps", sprintf(paste(
+      "must be at most %g: above it a + b + counts round to a + b in double",
+      "precision, and sums of such values overflow."), max_hyperparameter), call = call)
+  }
   dimnames(hps) <- list(NULL, c("alpha", "beta"))
   hps
 }
@@ -128,7 +133,38 @@ check_state <- function(latent, arg = "latent", call = caller_call()) {
     abort_arg(arg, sprintf("must be a latent state (from `initialize_state()` or `get_latent()`), not %s.",
                            describe_type(latent)), call = call)
   }
+  # The scalar fields every accessor relies on (a hand-edited state may lack
+  # them); the arrays are checked where they are used.
+  for (field in c("n", "D")) {
+    v <- latent[[field]]
+    if (!is.numeric(v) || length(v) != 1L || is.na(v) || !is.finite(v) || v < 1 || v != round(v)) {
+      abort_arg(arg, sprintf("is not a valid state: its `%s` must be a whole number >= 1, not %s.",
+                             field, describe_value(v)), call = call)
+    }
+  }
+  alpha <- latent$cluster_hp$alpha
+  if (!is.numeric(alpha) || length(alpha) != 1L || is.na(alpha) || !is.finite(alpha) || alpha <= 0) {
+    abort_arg(arg, sprintf("is not a valid state: its CRP concentration `cluster_hp$alpha` must be a number > 0, not %s.",
+                           describe_value(alpha)), call = call)
+  }
   invisible(latent)
+}
+
+# Hyperparameters above this are refused: a + b + count rounds to a + b,
+# so the counts stop mattering (and alpha = 1e300 never moves), and sums of
+# values near the largest double overflow to Inf.
+max_hyperparameter <- 1e15
+
+check_hyperparameter <- function(x, arg, call = caller_call()) {
+  force(call)
+  x <- check_positive_number(x, arg, call = call)
+  if (x > max_hyperparameter) {
+    abort_arg(arg, sprintf(paste(
+      "must be at most %g, not %s: above it adding a count of rows changes nothing",
+      "in double precision, so the sampler cannot move it."), max_hyperparameter,
+      describe_value(x)), call = call)
+  }
+  x
 }
 
 #' Latent state accessors

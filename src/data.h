@@ -32,4 +32,14 @@ void data_fill_index(const uint8_t *codes, int n, int D, int *on_start,
                      int *on_feature, int *missing_start,
                      int *missing_feature);
 
+/* Checks everything the samplers index with, so that a tampered or
+ * corrupted view gives an error instead of reads out of bounds: every code
+ * is one of the three; both offset arrays start at 0, never decrease and end
+ * at n_on / n_missing entries; every listed feature lies in [0, D), rises
+ * within its row, and has the code its list says. Together with per-row
+ * counts of the codes this makes the index agree with the codes exactly.
+ * One pass over the codes and one over the index. Returns NULL when the
+ * view is sound, else what is wrong. */
+const char *data_check(const data_t *data, long n_on, long n_missing);
+
 #endif

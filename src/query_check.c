@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "query.h"
+#include "status.h"
 
 int query_check_states(const query_problem_t *p, const char **reason) {
     int D = p->D;
@@ -14,13 +15,15 @@ int query_check_states(const query_problem_t *p, const char **reason) {
             *reason = "a negative number of groups";
             return s + 1;
         }
-        if (!(isfinite(st->alpha) && st->alpha > 0)) {
-            *reason = "a cluster concentration `alpha` that is not finite and > 0";
+        if (!(isfinite(st->alpha) && st->alpha > 0 &&
+              st->alpha <= MS_MAX_HYPERPARAMETER)) {
+            *reason = "a cluster concentration `alpha` that is not > 0 and <= 1e15";
             return s + 1;
         }
         for (int i = 0; i < 2 * D; i++) {
-            if (!(isfinite(st->hp[i]) && st->hp[i] > 0)) {
-                *reason = "feature hyperparameters that are not finite and > 0";
+            if (!(isfinite(st->hp[i]) && st->hp[i] > 0 &&
+                  st->hp[i] <= MS_MAX_HYPERPARAMETER)) {
+                *reason = "feature hyperparameters that are not > 0 and <= 1e15";
                 return s + 1;
             }
         }

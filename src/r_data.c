@@ -93,19 +93,28 @@ void data_from_view(SEXP view, data_t *data) {
         TYPEOF(on_start) != INTSXP || TYPEOF(on_feature) != INTSXP ||
         TYPEOF(missing_start) != INTSXP || TYPEOF(missing_feature) != INTSXP)
         Rf_error("`view` is not a valid dataview; make it with dataview().");
+    if (XLENGTH(n) != 1 || XLENGTH(D) != 1 || INTEGER(n)[0] == NA_INTEGER ||
+        INTEGER(D)[0] == NA_INTEGER || INTEGER(n)[0] < 1 || INTEGER(D)[0] < 1)
+        Rf_error("`view` is not a valid dataview (its `n` or `D` is not a "
+                 "whole number >= 1); make it with dataview().");
     data->n = INTEGER(n)[0];
     data->D = INTEGER(D)[0];
     if (XLENGTH(codes) != (R_xlen_t)data->n * data->D ||
-        XLENGTH(on_start) != data->n + 1 ||
-        XLENGTH(missing_start) != data->n + 1 ||
-        INTEGER(on_start)[data->n] != XLENGTH(on_feature) ||
-        INTEGER(missing_start)[data->n] != XLENGTH(missing_feature))
-        Rf_error("`view` is not a valid dataview; make it with dataview().");
+        XLENGTH(on_start) != (R_xlen_t)data->n + 1 ||
+        XLENGTH(missing_start) != (R_xlen_t)data->n + 1)
+        Rf_error("`view` is not a valid dataview (its parts have the wrong "
+                 "lengths); make it with dataview().");
     data->codes = RAW(codes);
     data->on_start = INTEGER(on_start);
     data->on_feature = INTEGER(on_feature);
     data->missing_start = INTEGER(missing_start);
     data->missing_feature = INTEGER(missing_feature);
+    /* What the samplers index with, checked once per use of the view. */
+    const char *problem = data_check(data, (long)XLENGTH(on_feature),
+                                     (long)XLENGTH(missing_feature));
+    if (problem != NULL)
+        Rf_error("`view` is not a valid dataview: %s; make it again with "
+                 "dataview().", problem);
 }
 
 /* Counts of each group's observed ones and zeros, for a state built in R

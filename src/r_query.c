@@ -32,6 +32,12 @@ static const double *weights_arg(SEXP w, R_xlen_t n, const char *arg) {
     for (R_xlen_t i = 0; i < n; i++)
         if (!(R_FINITE(v[i]) && v[i] >= 0))
             Rf_error("`%s` must be finite and non-negative.", arg);
+    /* Normalised weights sum to 1; a sum that overflows would make every
+     * weighted result 0. */
+    double total = 0.0;
+    for (R_xlen_t i = 0; i < n; i++) total += v[i];
+    if (n > 0 && !(R_FINITE(total) && total > 0))
+        Rf_error("`%s` must have a finite sum > 0.", arg);
     return v;
 }
 

@@ -118,8 +118,9 @@ SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
     if (TYPEOF(hps) != REALSXP || Rf_nrows(hps) != data.D || Rf_ncols(hps) != 2)
         Rf_error("`latent`: feature hyperparameters must be a %d x 2 matrix.",
                  data.D);
-    if (TYPEOF(alpha) != REALSXP || XLENGTH(alpha) != 1 || !(REAL(alpha)[0] > 0))
-        Rf_error("`latent`: alpha must be a single number > 0.");
+    if (TYPEOF(alpha) != REALSXP || XLENGTH(alpha) != 1 || !(REAL(alpha)[0] > 0) ||
+        !(REAL(alpha)[0] <= MS_MAX_HYPERPARAMETER))
+        Rf_error("`latent`: alpha must be a single number > 0 and <= 1e15.");
     if (TYPEOF(kernel_config) != VECSXP)
         Rf_error("`kernel_config` must be a list of kernels.");
     const int *labels = INTEGER(assignment);
@@ -131,8 +132,8 @@ SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
     }
     const double *hp = REAL(hps);
     for (int j = 0; j < 2 * data.D; j++)
-        if (!(hp[j] > 0) || !R_FINITE(hp[j]))
-            Rf_error("`latent`: feature hyperparameters must be finite and > 0.");
+        if (!(hp[j] > 0) || !(hp[j] <= MS_MAX_HYPERPARAMETER))
+            Rf_error("`latent`: feature hyperparameters must be > 0 and <= 1e15.");
 
     for (R_xlen_t j = 0; j < XLENGTH(kernel_config); j++)
         kernel_validate(VECTOR_ELT(kernel_config, j), data.D);

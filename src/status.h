@@ -13,4 +13,9 @@ enum {
 
 const char *ms_status_message(int status);
 
+/* Hyperparameters (alpha, a, b) above this are refused where they come
+ * in: a + b + count then rounds to a + b, and sums of values near the
+ * largest double overflow (R/state.R keeps the same bound). */
+#define MS_MAX_HYPERPARAMETER 1e15
+
 #endif

@@ -262,3 +262,22 @@ test_that("a short run on real MNIST 2s and 3s gives pure clusters", {
   expect_true(all(hp >= 0.01 & hp <= 1000))
   expect_lt(hp[1, "alpha"], 0.1)
 })
+
+test_that("read_mnist() tells one corrupted byte from a truncated file, and a directory from a file", {
+  dir <- write_fake_mnist()
+  path <- file.path(dir, "train-images-idx3-ubyte.gz")
+  bytes <- readBin(path, "raw", file.size(path))
+  # One byte of the compressed data changed; the gzip trailer is intact.
+  damaged <- NULL
+  for (at in seq(30, length(bytes) - 30, by = 7)) {
+    b <- bytes
+    b[at] <- xor(b[at], as.raw(0x55))
+    writeBin(b, path)
+    msg <- tryCatch({ read_mnist(dir); NULL }, error = conditionMessage)
+    if (!is.null(msg) && grepl("decompress to fewer", msg)) { damaged <- msg; break }
+  }
+  expect_match(damaged, "train-images-idx3-ubyte.gz' is corrupt")
+  unlink(path)
+  dir.create(path)
+  expect_error(read_mnist(dir), "train-images-idx3-ubyte.gz' is a directory")
+})

@@ -201,3 +201,98 @@ test_that("out of memory inside run() under ulimit -v, then run() again, does no
   expect_length(grep("^SECOND:", out, value = TRUE), 1)
   expect_true(any(out == "ROWS: 1500 "))
 })
+
+test_that("a tampered dataview is refused before C indexes with it", {
+  Y <- make_binary_data(n = 40, D = 8, missing = 0.05, seed = 2)
+  w <- make_workflow(Y)
+  s <- withr::with_seed(1, initialize_state(w$defn, w$view))
+  refused <- function(v) {
+    expect_error(runner(w$defn, v, s, w$kc), "`view` is not a valid dataview")
+  }
+  v <- w$view; v$on_feature[1:10] <- 10000L; refused(v)
+  v <- w$view; v$on_feature[1] <- -1L; refused(v)
+  v <- w$view; v$on_start[5] <- v$on_start[5] + 3L; refused(v)
+  v <- w$view; v$on_start[41] <- 2L; refused(v)
+  v <- w$view; v$missing_feature[1] <- 100L; refused(v)
+  v <- w$view; v$codes[3] <- as.raw(7); refused(v)
+  v <- w$view; v$codes[which(v$codes == as.raw(0))[1]] <- as.raw(1); refused(v)
+  v <- w$view; v$n <- NULL
+  expect_error(runner(w$defn, v, s, w$kc), "`view` is not a valid dataview: its `n` is NULL")
+  v <- w$view; v$n <- NA_integer_
+  expect_error(initialize_state(w$defn, v), "`view` is not a valid dataview")
+})
+
+test_that("overflowing weights are normalised without overflow", {
+  Y <- make_binary_data(n = 30, D = 6, seed = 5)
+  w <- make_workflow(Y)
+  states <- withr::with_seed(2, lapply(1:3, function(i) initialize_state(w$defn, w$view)))
+  q <- Y[1:4, ]
+  q[, 4:6] <- NA
+  huge <- posterior_predictive_statistic(q, states, exact = TRUE, weights = rep(1e308, 3))
+  plain <- posterior_predictive_statistic(q, states, exact = TRUE)
+  expect_equal(huge, plain)
+  expect_true(all(huge[, 4:6] > 0))
+  z <- zmatrix(states, weights = rep(1e308, 3))
+  expect_equal(diag(z), rep(1, 30))
+  expect_equal(z, zmatrix(states))
+  expect_error(.Call(microscopes:::C_query_zmatrix, lapply(states, function(s) s$assignments - 1L),
+                     rep(1e308, 3), 1L), "`weights` must have a finite sum")
+})
+
+test_that("hyperparameters whose sums overflow, and alpha = 1e300, are refused", {
+  Y <- make_binary_data(n = 20, D = 4, seed = 6)
+  w <- make_workflow(Y)
+  expect_error(initialize_state(w$defn, w$view, feature_hps = matrix(1e308, 4, 2)),
+               "`feature_hps` must be at most 1e\\+15")
+  expect_error(initialize_state(w$defn, w$view, cluster_hp = list(alpha = 1e300)),
+               "`cluster_hp\\$alpha` must be at most 1e\\+15")
+  s <- withr::with_seed(1, initialize_state(w$defn, w$view))
+  bad <- s; bad$feature_hps[] <- 1e308
+  expect_error(runner(w$defn, w$view, bad, w$kc), "feature hyperparameters must be")
+  expect_error(posterior_predictive_statistic(Y[1:2, ], bad, exact = TRUE),
+               "feature hyperparameters that are not > 0 and <= 1e15")
+  bad <- s; bad$cluster_hp$alpha <- 1e300
+  expect_error(runner(w$defn, w$view, bad, w$kc), "alpha must be a number > 0 and <= 1e\\+15")
+  expect_error(posterior_predictive_statistic(Y[1:2, ], bad, exact = TRUE),
+               "`alpha` that is not > 0 and <= 1e15")
+})
+
+test_that("a huge posterior_predictive() is refused at once, with its size", {
+  Y <- make_binary_data(n = 20, D = 4, seed = 6)
+  w <- make_workflow(Y)
+  s <- withr::with_seed(1, initialize_state(w$defn, w$view))
+  q <- Y[1:10, ]
+  q[, 3:4] <- NA
+  took <- system.time(
+    expect_error(posterior_predictive(q, s, samples_per_chain = 1e8),
+                 "asks for 100000000 draws, whose array would take 16.8 GB")
+  )[["elapsed"]]
+  expect_lt(took, 2)
+  withr::local_options(microscopes.max_query_bytes = 1000)
+  expect_error(posterior_predictive(q, s, samples_per_chain = 10), "more than the limit")
+})
+
+test_that("small validation holes give errors naming the argument", {
+  Y <- make_binary_data(n = 20, D = 4, seed = 7)
+  w <- make_workflow(Y)
+  expect_error(initialize_state(w$defn, w$view, assignment = c(Inf, rep(1, 19))),
+               "`assignment` must be a vector of 20 whole-number group labels")
+  s <- withr::with_seed(1, initialize_state(w$defn, w$view))
+  # Hand-edited states: an integer alpha and double assignments are read as
+  # numbers; a missing `n` is named.
+  s1 <- s; s1$cluster_hp$alpha <- 1L
+  expect_s3_class(runner(w$defn, w$view, s1, w$kc), "microscopes_runner")
+  s2 <- s; s2$assignments <- as.double(s2$assignments)
+  r2 <- runner(w$defn, w$view, s2, w$kc)
+  run(r2, 1)
+  expect_type(get_latent(r2)$assignments, "integer")
+  s3 <- s; s3$n <- NULL
+  expect_error(runner(w$defn, w$view, s3, w$kc), "`latent` is not a valid state: its `n`")
+  expect_error(n_groups(s3), "`s` is not a valid state: its `n`")
+  expect_error(zmatrix(s3), "`infers` state 1 is malformed: `n`")
+  s4 <- s; s4$cluster_hp$alpha <- NA
+  expect_error(groups(s4), "`s` is not a valid state: its CRP concentration")
+  expect_error(slice_feature_hp_kernel(features = 1e10),
+               "`features` must be NULL \\(all features\\) or distinct whole numbers")
+  expect_error(slice_feature_hp_kernel(features = Inf), "`features` must be")
+})
