@@ -17,7 +17,9 @@
 #'   [default_kernel_config()].
 #' @param latents `NULL` to start each chain from [initialize_state()] (drawn
 #'   on the node, from the chain's stream), or a list of `nchains` states to
-#'   resume from.
+#'   resume from. States from [get_latent()] (or from an earlier call) carry
+#'   their chain's random stream, so the chains go on exactly where they
+#'   stopped; states that share a stream are refused (see [reseed()]).
 #' @return A list of `nchains` latent states, as [get_latents()] returns.
 #'   The chains' traces are attached as attribute `"trace"` (a data frame
 #'   like [chain_trace()]'s).
@@ -49,6 +51,7 @@ run_chains_cluster <- function(cl, defn, view, nchains, niters,
     if (!is.list(latents) || length(latents) != nchains || !all(vapply(latents, is_state, logical(1)))) {
       abort_arg("latents", sprintf("must be NULL or a list of %d latent states.", nchains))
     }
+    check_distinct_streams(lapply(latents, `[[`, "rng"), "latents")
   }
   seeds <- chain_streams(nchains)
   tasks <- lapply(seq_len(nchains), function(j) {

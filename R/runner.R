@@ -8,6 +8,16 @@
 #' be saved with `saveRDS()`; save its latent state instead and make a new
 #' runner from it.
 #'
+#' A state from [get_latent()] is an exact checkpoint: it carries the
+#' chain's random stream, its iteration count and the order in which the
+#' sampler visits the groups, so a runner made from it resumes the chain
+#' where it stopped, and `run(r, 10)`, `saveRDS(get_latent(r), f)`, then
+#' `run(runner(defn, view, readRDS(f), kc), 10)` in another session gives
+#' the chain of `run(r, 20)`, bit for bit. Use [reseed()] to start a new,
+#' independent chain from such a state instead. A state from
+#' [initialize_state()], or saved by microscopes 0.1.0, has no stream: the
+#' runner then draws one from R's random number generator.
+#'
 #' @param defn A model definition from [model_definition()].
 #' @param view A [dataview()] or a binary matrix (packed on the fly).
 #' @param latent A latent state from [initialize_state()] or [get_latent()]
@@ -41,8 +51,9 @@ runner <- function(defn, view, latent, kernel_config) {
   }
   kernels <- check_kernel_config(kernel_config, defn$D)
   check_hps_in_prior_box(latent$feature_hps, kernels)
+  checkpoint <- state_checkpoint(latent)
   ptr <- .Call(C_runner_new, view, latent$assignments, latent$cluster_hp$alpha,
-               latent$feature_hps, kernels)
+               latent$feature_hps, kernels, checkpoint)
   structure(list(ptr = ptr, defn = defn, models = latent$models,
                  kernel_config = kernel_config),
             class = "microscopes_runner")
@@ -82,6 +93,15 @@ parallel_runner <- function(runners, threads = NULL) {
         "must share one model definition; runner %d was made for another one.", j))
     }
   }
+  # The same runner twice is run()'s error to report; other runners must
+  # not share a stream.
+  ptrs <- lapply(runners, `[[`, "ptr")
+  again <- vapply(seq_along(ptrs), function(j) {
+    j > 1L && any(vapply(ptrs[seq_len(j - 1L)], identical, logical(1), ptrs[[j]]))
+  }, logical(1))
+  check_distinct_streams(lapply(seq_along(runners), function(j) {
+    if (again[j]) NULL else .Call(C_runner_stream, ptrs[[j]])
+  }), "runners")
   if (!is.null(threads)) threads <- check_whole_number(threads, "threads", min = 1)
   structure(list(runners = runners, threads = threads),
             class = "microscopes_parallel_runner")
@@ -164,7 +184,9 @@ get_latent <- function(r) {
   check_class(r, "microscopes_runner", "r", "a runner from `runner()`")
   parts <- .Call(C_runner_latent, r$ptr)
   state_from_parts(r$defn$n, r$defn$D, parts$assignments, parts, parts$alpha,
-                   parts$feature_hps, r$models)
+                   parts$feature_hps, r$models, rng = parts$rng,
+                   iteration = parts$iteration,
+                   sampler = list(active_order = parts$active_order, ghost = parts$ghost))
 }
 
 #' @rdname get_latent
@@ -198,10 +220,24 @@ chain_trace <- function(r) {
   runners <- runners_of(r)
   traces <- lapply(seq_along(runners), function(j) {
     t <- .Call(C_runner_trace, runners[[j]]$ptr)
-    data.frame(chain = rep(j, length(t$n_groups)), iteration = seq_along(t$n_groups),
+    data.frame(chain = rep(j, length(t$n_groups)),
+               iteration = as.integer(t$first_iteration - 1) + seq_along(t$n_groups),
                n_groups = t$n_groups, alpha = t$alpha, log_joint = t$log_joint)
   })
-  do.call(rbind, traces)
+  do.call(rbind, common_length(traces))
+}
+
+# After an interrupt the chains may stand at different iterations: their
+# traces are cut to the length they all have, and the user is told.
+common_length <- function(traces) {
+  lengths <- vapply(traces, nrow, integer(1))
+  if (length(unique(lengths)) <= 1L) return(traces)
+  keep <- min(lengths)
+  message(sprintf(paste(
+    "The chains stand at different iterations (%s traced, as after an interrupt):",
+    "their traces are cut to the %d they all have."),
+    paste(lengths, collapse = "/"), keep))
+  lapply(traces, function(t) t[seq_len(keep), , drop = FALSE])
 }
 
 #' @rdname chain_trace
@@ -243,6 +279,22 @@ print.microscopes_parallel_runner <- function(x, ...) {
   cat(sprintf("<microscopes parallel runner: %d chains, %s threads>\n", length(x$runners),
               if (is.null(x$threads)) "default" else x$threads))
   invisible(x)
+}
+
+# Chains that share a stream position are one chain several times (e.g.
+# runners made from one saved state): refused, naming the cure.
+check_distinct_streams <- function(streams, arg, call = caller_call()) {
+  force(call)
+  keys <- vapply(streams, function(s) if (is.null(s)) NA_character_ else paste(s, collapse = ""),
+                 character(1))
+  dup <- which(duplicated(keys) & !is.na(keys))
+  if (length(dup) > 0L) {
+    first <- match(keys[dup[1]], keys)
+    abort_arg(arg, sprintf(paste(
+      "%d and %d share one random stream position (were they made from one saved state?),",
+      "so they would be the same chain; give each state its own stream with `reseed()`."),
+      first, dup[1]), call = call)
+  }
 }
 
 # What a hand-edited state can get wrong and the C code would only report

@@ -108,15 +108,104 @@ new_state <- function(view, assignment, alpha, hps, models) {
   state_from_parts(view$n, view$D, assignment, counts, alpha, hps, models)
 }
 
-state_from_parts <- function(n, D, assignment, counts, alpha, hps, models) {
+# The version of the saved-state format (DECISIONS.md, "Saved states and
+# checkpoints"): states without `format_version` are version 1 (0.1.0).
+# Version 2 adds what an exact resume needs: `rng` (the chain's random
+# stream, 32 raw bytes, or NULL for a state no chain has run yet),
+# `iteration` (iterations the chain has done) and `sampler`, the order in
+# which the assign kernel lists the groups (`active_order`, group ids) and
+# the empty slot it offers as a new group (`ghost`), or NULL.
+state_format_version <- 2L
+
+state_from_parts <- function(n, D, assignment, counts, alpha, hps, models,
+                             rng = NULL, iteration = 0, sampler = NULL) {
   dimnames(hps) <- list(NULL, c("alpha", "beta"))
   structure(list(n = as.integer(n), D = as.integer(D),
                  assignments = assignment,
                  groups = counts$groups, group_sizes = counts$group_sizes,
                  heads = counts$heads, tails = counts$tails,
                  cluster_hp = list(alpha = alpha),
-                 feature_hps = hps, models = models),
+                 feature_hps = hps, models = models,
+                 format_version = state_format_version,
+                 rng = rng, iteration = as.double(iteration), sampler = sampler),
             class = "microscopes_state")
+}
+
+#' Give a state a fresh random stream
+#'
+#' A state read from a runner with [get_latent()] carries its chain's
+#' random stream, so that [runner()] resumes the chain exactly where it
+#' stopped. Several runners made from one such state would be the same
+#' chain, draw for draw (and a convergence diagnostic such as R-hat would
+#' be a false 1): `reseed()` gives the state a new stream, drawn from R's
+#' random number generator (so `set.seed()` makes it reproducible), as a
+#' runner made from [initialize_state()] gets one.
+#'
+#' @param state A latent state.
+#' @return The state with a fresh stream.
+#' @seealso [runner()], [parallel_runner()]
+#' @examples
+#' set.seed(1)
+#' Y <- matrix(runif(40 * 6) < 0.3, 40, 6)
+#' defn <- model_definition(nrow(Y), rep(list(beta_bernoulli()), ncol(Y)))
+#' kc <- default_kernel_config(defn)
+#' r <- runner(defn, Y, initialize_state(defn, Y), kc)
+#' run(r, 5)
+#' s <- get_latent(r)
+#' chains <- lapply(1:3, function(i) runner(defn, Y, reseed(s), kc))
+#' pr <- parallel_runner(chains)
+#' @export
+reseed <- function(state) {
+  check_state(state, "state")
+  state$rng <- .Call(C_fresh_stream)
+  if (is.null(state$format_version)) {
+    state$format_version <- state_format_version
+    if (is.null(state$iteration)) state$iteration <- 0
+  }
+  state
+}
+
+# The checkpoint a runner resumes from, or NULL for a fresh stream. A state
+# of format 1 (no stream) gets one from R's RNG, with a message.
+state_checkpoint <- function(latent, call = caller_call()) {
+  force(call)
+  version <- latent$format_version
+  if (is.null(version)) {
+    message("`latent` was saved by microscopes 0.1.0, without its chain's random stream: ",
+            "the chain goes on with a fresh stream from R's random number generator.")
+    return(NULL)
+  }
+  if (!is.numeric(version) || length(version) != 1L || is.na(version) ||
+      !version %in% seq_len(state_format_version)) {
+    abort_arg("latent", sprintf(
+      "has state format version %s; this microscopes reads versions 1 to %d (is it newer?).",
+      describe_value(version), state_format_version), call = call)
+  }
+  if (is.null(latent$rng)) return(NULL)
+  it <- latent$iteration
+  if (!is.numeric(it) || length(it) != 1L || is.na(it) || !is.finite(it) || it < 0 ||
+      it != round(it)) {
+    abort_arg("latent", sprintf("is not a valid state: its `iteration` must be a whole number >= 0, not %s.",
+                                describe_value(it)), call = call)
+  }
+  checkpoint <- list(rng = latent$rng, iteration = as.double(it))
+  sampler <- latent$sampler
+  if (!is.null(sampler)) {
+    order <- sampler$active_order
+    ghost <- sampler$ghost
+    ok <- is.numeric(order) && length(order) == length(latent$groups) && !anyNA(order) &&
+      setequal(order, latent$groups) && !anyDuplicated(order) &&
+      is.numeric(ghost) && length(ghost) == 1L && !is.na(ghost) && ghost == round(ghost) &&
+      ghost >= 1 && ghost <= latent$n + 1 && !(ghost %in% latent$groups)
+    if (!ok) {
+      abort_arg("latent", paste(
+        "is not a valid state: its `sampler` must list its groups once each (`active_order`)",
+        "and an empty slot (`ghost`); drop it with `latent$sampler <- NULL`."), call = call)
+    }
+    checkpoint$active_order <- as.integer(order)
+    checkpoint$ghost <- as.integer(ghost)
+  }
+  checkpoint
 }
 
 #' Is this a latent state?

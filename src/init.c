@@ -5,7 +5,9 @@
 SEXP C_pack_data(SEXP Y, SEXP arg_name);
 SEXP C_group_counts(SEXP view, SEXP assignment);
 SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
-                  SEXP kernel_config);
+                  SEXP kernel_config, SEXP checkpoint);
+SEXP C_runner_stream(SEXP ptr);
+SEXP C_fresh_stream(void);
 SEXP C_runners_run(SEXP pointers, SEXP niters, SEXP threads, SEXP progress);
 SEXP C_runner_latent(SEXP ptr);
 SEXP C_runner_trace(SEXP ptr);
@@ -22,7 +24,9 @@ SEXP C_test_fail_alloc(SEXP k);
 static const R_CallMethodDef call_methods[] = {
     {"pack_data", (DL_FUNC)&C_pack_data, 2},
     {"group_counts", (DL_FUNC)&C_group_counts, 2},
-    {"runner_new", (DL_FUNC)&C_runner_new, 5},
+    {"runner_new", (DL_FUNC)&C_runner_new, 6},
+    {"runner_stream", (DL_FUNC)&C_runner_stream, 1},
+    {"fresh_stream", (DL_FUNC)&C_fresh_stream, 0},
     {"runners_run", (DL_FUNC)&C_runners_run, 4},
     {"runner_latent", (DL_FUNC)&C_runner_latent, 1},
     {"runner_trace", (DL_FUNC)&C_runner_trace, 1},

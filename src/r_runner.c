@@ -1,6 +1,7 @@
 /* .Call glue for runners: a runner owns one chain (C memory behind an
  * external pointer with a finalizer); its data are the vectors of the
  * dataview, kept alive through the pointer's protected slot. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "r_glue.h"
@@ -108,8 +109,70 @@ static kernel_t *kernels_build(SEXP config) {
     return kernels;
 }
 
+/* A chain's stream as 32 bytes, little-endian whatever the platform, so
+ * that a saved state resumes the same stream anywhere. */
+static void stream_to_bytes(const rng_t *rng, Rbyte *bytes) {
+    for (int i = 0; i < 4; i++)
+        for (int b = 0; b < 8; b++)
+            bytes[8 * i + b] = (Rbyte)((rng->s[i] >> (8 * b)) & 0xff);
+}
+
+static void stream_from_bytes(rng_t *rng, const Rbyte *bytes) {
+    for (int i = 0; i < 4; i++) {
+        rng->s[i] = 0;
+        for (int b = 0; b < 8; b++)
+            rng->s[i] |= (uint64_t)bytes[8 * i + b] << (8 * b);
+    }
+}
+
+/* What a saved state adds for an exact resume (R/state.R, format 2). */
+typedef struct {
+    const Rbyte *stream;    /* 32 bytes, or NULL: a fresh stream */
+    double iteration;
+    const int *active_order;    /* group ids (1-based), or NULL */
+    int n_order;
+    int ghost;              /* 1-based slot, or 0 */
+} checkpoint_t;
+
+static void checkpoint_read(SEXP checkpoint, int n, checkpoint_t *cp) {
+    memset(cp, 0, sizeof(*cp));
+    if (checkpoint == R_NilValue) return;
+    if (TYPEOF(checkpoint) != VECSXP)
+        Rf_error("`latent`: its checkpoint must be a list.");
+    SEXP stream = list_get(checkpoint, "rng");
+    if (stream != R_NilValue) {
+        if (TYPEOF(stream) != RAWSXP || XLENGTH(stream) != 32)
+            Rf_error("`latent`: its random stream `rng` must be 32 raw bytes; "
+                     "give it a fresh one with reseed().");
+        int nonzero = 0;
+        for (int j = 0; j < 32; j++) nonzero |= RAW(stream)[j];
+        if (!nonzero)
+            Rf_error("`latent`: its random stream `rng` is all zeros, which "
+                     "is no stream; give it a fresh one with reseed().");
+        cp->stream = RAW(stream);
+    }
+    cp->iteration = list_get_double(checkpoint, "iteration", "`latent`");
+    if (!(cp->iteration >= 0 && cp->iteration <= 1e15) ||
+        cp->iteration != floor(cp->iteration))
+        Rf_error("`latent`: its `iteration` must be a whole number >= 0.");
+    SEXP order = list_get(checkpoint, "active_order");
+    if (order != R_NilValue) {
+        if (TYPEOF(order) != INTSXP || XLENGTH(order) > n)
+            Rf_error("`latent`: its `active_order` must be group ids.");
+        cp->active_order = INTEGER(order);
+        cp->n_order = (int)XLENGTH(order);
+        cp->ghost = list_get_int(checkpoint, "ghost", "`latent`");
+        if (cp->ghost < 1 || cp->ghost > n + 1)
+            Rf_error("`latent`: its `ghost` must lie between 1 and %d.", n + 1);
+        for (int j = 0; j < cp->n_order; j++)
+            if (cp->active_order[j] == NA_INTEGER || cp->active_order[j] < 1 ||
+                cp->active_order[j] > n)
+                Rf_error("`latent`: its `active_order` must be group ids.");
+    }
+}
+
 SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
-                  SEXP kernel_config) {
+                  SEXP kernel_config, SEXP checkpoint) {
     data_t data;
     data_from_view(view, &data);
     if (TYPEOF(assignment) != INTSXP || XLENGTH(assignment) != data.n)
@@ -138,9 +201,18 @@ SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
     for (R_xlen_t j = 0; j < XLENGTH(kernel_config); j++)
         kernel_validate(VECTOR_ELT(kernel_config, j), data.D);
 
-    GetRNGstate();
-    const uint64_t seed = seed_from_r();
-    PutRNGstate();
+    checkpoint_t cp;
+    checkpoint_read(checkpoint, data.n, &cp);
+    /* A saved stream resumes; otherwise a fresh one from R's RNG (the same
+     * two draws as ever, so set.seed() gives the chains it always gave). */
+    uint64_t seed = 0;
+    if (cp.stream == NULL) {
+        GetRNGstate();
+        seed = seed_from_r();
+        PutRNGstate();
+    }
+    int capacity = max_label + 2;
+    if (cp.ghost + 1 > capacity) capacity = cp.ghost + 1;
 
     /* Made before any C allocation, so that allocating it cannot leak them. */
     SEXP ptr = PROTECT(R_MakeExternalPtr(NULL, R_NilValue, view));
@@ -149,32 +221,42 @@ SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
     /* From here on no R error until every allocation is owned or freed. */
     kernel_t *kernels = kernels_build(kernel_config);
     runner_t *runner = calloc(1, sizeof(runner_t));
-    int *slots = malloc((size_t)data.n * sizeof(int));
+    int *slots = malloc(((size_t)data.n + 1) * sizeof(int));
     state_t state;
     memset(&state, 0, sizeof(state));
     int status = kernels && runner && slots ? MS_OK : MS_ERR_NOMEM;
     if (status == MS_OK)
         status = state_init(&state, data.n, data.D, hp, hp + data.D,
-                            REAL(alpha)[0], max_label + 2);
+                            REAL(alpha)[0], capacity);
     if (status == MS_OK) {
         for (int i = 0; i < data.n; i++) slots[i] = labels[i] - 1;
         runner->data = data;
         status = state_set_assignment(&state, &runner->data, slots);
+    }
+    int order_ok = 1;
+    if (status == MS_OK && cp.active_order != NULL) {
+        for (int j = 0; j < cp.n_order; j++) slots[j] = cp.active_order[j] - 1;
+        order_ok = state_restore_order(&state, slots, cp.n_order, cp.ghost - 1) == 0;
     }
     free(slots);
     if (status == MS_OK) {
         status = chain_init(&runner->chain, &runner->data, &state, kernels,
                             (int)XLENGTH(kernel_config), seed);
         kernels = NULL; /* owned by the chain now */
-        if (status) chain_free(&runner->chain);
+        if (status || !order_ok) chain_free(&runner->chain);
     } else {
         state_free(&state);
     }
-    if (status) {
+    if (status || !order_ok) {
         kernels_free(kernels, (int)XLENGTH(kernel_config));
         free(runner);
+        if (!order_ok)
+            Rf_error("`latent`: its `active_order` and `ghost` do not match "
+                     "its groups.");
         stop_on_status(status, "runner()");
     }
+    if (cp.stream != NULL) stream_from_bytes(&runner->chain.rng, cp.stream);
+    runner->chain.iterations_before = (long)cp.iteration;
     R_SetExternalPtrAddr(ptr, runner);
     UNPROTECT(1);
     return ptr;
@@ -272,7 +354,8 @@ SEXP C_runner_latent(SEXP ptr) {
         if (st->size[k] > 0) slots[j++] = k;
 
     const char *names[] = {"assignments", "groups", "group_sizes", "heads",
-                           "tails", "alpha", "feature_hps", ""};
+                           "tails", "alpha", "feature_hps", "rng",
+                           "iteration", "active_order", "ghost", ""};
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
     SEXP assignments = SET_VECTOR_ELT(out, 0, Rf_allocVector(INTSXP, n));
     for (int i = 0; i < n; i++) INTEGER(assignments)[i] = st->group_of_row[i] + 1;
@@ -295,6 +378,16 @@ SEXP C_runner_latent(SEXP ptr) {
         REAL(hps)[d] = st->a[d];
         REAL(hps)[d + D] = st->b[d];
     }
+    /* What the next sweep depends on besides the partition and the
+     * hyperparameters: the stream's position, the order in which the
+     * assign kernel lists the groups, and the empty slot it offers. */
+    SEXP stream = SET_VECTOR_ELT(out, 7, Rf_allocVector(RAWSXP, 32));
+    stream_to_bytes(&runner->chain.rng, RAW(stream));
+    SET_VECTOR_ELT(out, 8, Rf_ScalarReal((double)runner->chain.iterations_before +
+                                         runner->chain.trace_length));
+    SEXP order = SET_VECTOR_ELT(out, 9, Rf_allocVector(INTSXP, K));
+    for (int j = 0; j < K; j++) INTEGER(order)[j] = st->active[j] + 1;
+    SET_VECTOR_ELT(out, 10, Rf_ScalarInteger(st->ghost + 1));
     UNPROTECT(1);
     return out;
 }
@@ -303,7 +396,8 @@ SEXP C_runner_trace(SEXP ptr) {
     runner_t *runner = runner_of(ptr);
     const chain_t *chain = &runner->chain;
     const int T = chain->trace_length;
-    const char *names[] = {"n_groups", "alpha", "log_joint", "kernel_seconds", ""};
+    const char *names[] = {"n_groups", "alpha", "log_joint", "kernel_seconds",
+                           "first_iteration", ""};
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
     SEXP groups = SET_VECTOR_ELT(out, 0, Rf_allocVector(INTSXP, T));
     SEXP alpha = SET_VECTOR_ELT(out, 1, Rf_allocVector(REALSXP, T));
@@ -315,6 +409,30 @@ SEXP C_runner_trace(SEXP ptr) {
     }
     SEXP seconds = SET_VECTOR_ELT(out, 3, Rf_allocVector(REALSXP, N_KERNEL_KINDS));
     memcpy(REAL(seconds), chain->kernel_seconds, N_KERNEL_KINDS * sizeof(double));
+    SET_VECTOR_ELT(out, 4, Rf_ScalarReal((double)chain->iterations_before + 1));
+    UNPROTECT(1);
+    return out;
+}
+
+/* The stream of a runner's chain, as get_latent() saves it: runners that
+ * share one would be the same chain. */
+SEXP C_runner_stream(SEXP ptr) {
+    runner_t *runner = runner_of(ptr);
+    SEXP out = PROTECT(Rf_allocVector(RAWSXP, 32));
+    stream_to_bytes(&runner->chain.rng, RAW(out));
+    UNPROTECT(1);
+    return out;
+}
+
+/* A fresh stream drawn from R's RNG, as runner() draws one (reseed()). */
+SEXP C_fresh_stream(void) {
+    GetRNGstate();
+    const uint64_t seed = seed_from_r();
+    PutRNGstate();
+    rng_t rng;
+    rng_seed(&rng, seed);
+    SEXP out = PROTECT(Rf_allocVector(RAWSXP, 32));
+    stream_to_bytes(&rng, RAW(out));
     UNPROTECT(1);
     return out;
 }
