@@ -150,6 +150,13 @@ int chain_iterate(chain_t *chain) {
             break;
         }
         chain->kernel_seconds[kernel->kind] += now_seconds() - start;
+#ifdef MICROSCOPES_DEBUG
+        /* Debug builds (PKG_CPPFLAGS=-DMICROSCOPES_DEBUG) audit the scores
+         * after every kernel; release builds once per iteration, in
+         * trace_append(), where the log joint is computed anyway. */
+        if (status == MS_OK && !isfinite(chain_log_joint(chain)))
+            status = MS_ERR_NUMERIC;
+#endif
         if (status == MS_ERR_NUMERIC) chain->failed = status;
         if (status) return status;
     }
