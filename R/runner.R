@@ -204,6 +204,12 @@ get_latents <- function(r) {
 #' (`score_assignment() + score_data()`), to judge mixing.
 #'
 #' @param r A runner or a parallel runner.
+#' Iterations are numbered from the chain's start, also for a runner resumed
+#' from a saved state ([get_latent()] keeps the iteration count). After an
+#' interrupt the chains of a parallel runner may stand at different
+#' iterations; their traces are then cut to the length they all have, with
+#' a message (`chain_trace()` of a single runner gives its whole trace).
+#'
 #' @return `chain_trace()`: a data frame with columns `chain`, `iteration`,
 #'   `n_groups`, `alpha`, `log_joint`. `as_mcmc_list()`: a
 #'   `coda::mcmc.list` of the same traces, one `mcmc` per chain (needs the

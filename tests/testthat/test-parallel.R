@@ -110,6 +110,7 @@ test_that("Ctrl-C stops run() between iterations and leaves valid states", {
 
 test_that("chains run on a PSOCK cluster return valid states", {
   skip_on_cran()
+  skip_if(Sys.getenv("MICROSCOPES_SANITIZER") == "tsan", "cluster nodes cannot load a TSan build")
   skip_if(system.file(package = "microscopes") == "" ||
             !isNamespaceLoaded("microscopes") ||
             is.null(packageDescription("microscopes")$Packaged) &&

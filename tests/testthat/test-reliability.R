@@ -104,6 +104,8 @@ test_that("a real Ctrl-C in an interactive session stops every worker", {
   skip_on_cran()
   skip_on_os(c("windows", "mac", "solaris"))
   skip_if(Sys.which("tmux") == "", "needs tmux")
+  # The R in tmux could not load a ThreadSanitizer build without its runtime.
+  skip_if(Sys.getenv("MICROSCOPES_SANITIZER") == "tsan", "child R cannot load a TSan build")
   dir <- withr::local_tempdir()
   out <- file.path(dir, "out.txt")
   script <- file.path(dir, "session.R")
@@ -178,6 +180,8 @@ test_that("a failed allocation at any point of a run leaves a valid state", {
 
 test_that("out of memory inside run() under ulimit -v, then run() again, does not crash", {
   skip_on_cran()
+  # ASan and TSan reserve terabytes of address space for their shadow memory.
+  skip_if(Sys.getenv("MICROSCOPES_SANITIZER") %in% c("asan", "tsan"), "no ulimit -v under a sanitizer")
   skip_on_os(c("windows", "mac", "solaris"))
   dir <- withr::local_tempdir()
   script <- file.path(dir, "oom.R")
