@@ -186,7 +186,9 @@ get_latents <- function(r) {
 #'
 #' @param r A runner or a parallel runner.
 #' @return `chain_trace()`: a data frame with columns `chain`, `iteration`,
-#'   `n_groups`, `alpha`, `log_joint`. `as_mcmc_list()`: a
+#'   `n_groups`, `alpha`, `log_joint`, and the iteration's split-merge
+#'   counts `split_proposed`, `split_accepted`, `merge_proposed`,
+#'   `merge_accepted` (all 0 without a [split_merge_kernel()]). `as_mcmc_list()`: a
 #'   `coda::mcmc.list` of the same traces, one `mcmc` per chain (needs the
 #'   coda package).
 #' @examples
@@ -202,7 +204,9 @@ chain_trace <- function(r) {
   traces <- lapply(seq_along(runners), function(j) {
     t <- .Call(C_runner_trace, runners[[j]]$ptr)
     data.frame(chain = rep(j, length(t$n_groups)), iteration = seq_along(t$n_groups),
-               n_groups = t$n_groups, alpha = t$alpha, log_joint = t$log_joint)
+               n_groups = t$n_groups, alpha = t$alpha, log_joint = t$log_joint,
+               split_proposed = t$split_merge[1, ], split_accepted = t$split_merge[2, ],
+               merge_proposed = t$split_merge[3, ], merge_accepted = t$split_merge[4, ])
   })
   do.call(rbind, traces)
 }
