@@ -16,7 +16,11 @@ enum {
 };
 
 /* How a split-merge kernel proposes a split (kernels_split_merge.c). */
-enum { SPLIT_MERGE_SAMS = 0, SPLIT_MERGE_RESTRICTED_GIBBS = 1 };
+enum {
+    SPLIT_MERGE_SAMS = 0,
+    SPLIT_MERGE_RESTRICTED_GIBBS = 1,
+    SPLIT_MERGE_SEQUENTIAL_LAUNCH = 2
+};
 
 enum {
     /* p(a, b) proportional to (a + b)^(-5/2) on [lower, upper]^2: the

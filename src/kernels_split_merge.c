@@ -14,7 +14,9 @@
  *          already allocated;
  *   restricted Gibbs (Jain and Neal 2004, section 3): a random launch
  *          split, `launch_scans` restricted Gibbs scans, and one last scan
- *          that is the proposal.
+ *          that is the proposal;
+ *   restricted Gibbs from a sequential launch: the same, with the launch
+ *          drawn by SAMS.
  * A merge of S_i and S_j is deterministic; its reverse proposal density is
  * that of the split that recreates S_i, S_j from S_i + S_j, computed with
  * the same kinds of auxiliary draws (order, launch) as a split.
@@ -88,16 +90,17 @@ static double join_log_prob(const split_merge_t *sm, int row, int slot_i,
 }
 
 /* SAMS (Dahl 2003): allocates rows[0..m) one by one into slot_i and
- * slot_j, which hold i and j. With `forced`, each row goes to its side[]
- * and the result is the probability that SAMS would have done so; else
- * the sides are drawn. Returns log q. */
+ * slot_j, which hold i and j, writing each row's side to sides[]. With
+ * `forced`, each row goes to the side sides[] already holds and the result
+ * is the probability that SAMS would have done so; else the sides are
+ * drawn. Returns log q. */
 static double allocate_sequentially(split_merge_t *sm, int m, int slot_i,
-                                    int slot_j, int forced) {
+                                    int slot_j, char *sides, int forced) {
     double log_q = 0.0;
     for (int t = 0; t < m; t++) {
-        int to = sm->side[t];
+        int to = sides[t];
         log_q += join_log_prob(sm, sm->rows[t], slot_i, slot_j, &to, forced);
-        sm->side[t] = (char)to;
+        sides[t] = (char)to;
         state_slot_move_row(sm->st, sm->data, sm->rows[t], to ? slot_j : slot_i,
                             +1);
     }
@@ -133,15 +136,24 @@ static double restricted_scan(split_merge_t *sm, int m, int slot_i,
     return log_q;
 }
 
-/* Jain and Neal (2004): random launch, launch_scans free scans, then the
+/* Jain and Neal (2004): a launch split, launch_scans free scans, then the
  * proposal scan, drawn (split; side[] receives it) or forced to side[]
- * (merge). Returns log q of the last scan. */
+ * (merge). Returns log q of the last scan. The launch is random (Jain and
+ * Neal) or, with `sequential_launch`, drawn by sequential allocation
+ * (Dahl 2003), which lands nearer a good split for the same one move per
+ * row. Either way it depends only on the rows of both groups together and
+ * on i and j, so it is the same auxiliary draw in both directions. */
 static double allocate_restricted_gibbs(split_merge_t *sm, int m, int slot_i,
-                                        int slot_j, int forced) {
-    for (int t = 0; t < m; t++) {
-        sm->launch[t] = (char)rng_below(sm->rng, 2);
-        state_slot_move_row(sm->st, sm->data, sm->rows[t],
-                            sm->launch[t] ? slot_j : slot_i, +1);
+                                        int slot_j, int forced,
+                                        int sequential_launch) {
+    if (sequential_launch) {
+        allocate_sequentially(sm, m, slot_i, slot_j, sm->launch, 0);
+    } else {
+        for (int t = 0; t < m; t++) {
+            sm->launch[t] = (char)rng_below(sm->rng, 2);
+            state_slot_move_row(sm->st, sm->data, sm->rows[t],
+                                sm->launch[t] ? slot_j : slot_i, +1);
+        }
     }
     for (int scan = 0; scan < sm->kernel->launch_scans; scan++)
         restricted_scan(sm, m, slot_i, slot_j, NULL);
@@ -165,9 +177,12 @@ static int build_split(split_merge_t *sm, int i, int j, int m, int forced,
     }
     state_slot_move_row(sm->st, sm->data, i, *slot_i, +1);
     state_slot_move_row(sm->st, sm->data, j, *slot_j, +1);
-    *log_q = sm->kernel->method == SPLIT_MERGE_SAMS
-                 ? allocate_sequentially(sm, m, *slot_i, *slot_j, forced)
-                 : allocate_restricted_gibbs(sm, m, *slot_i, *slot_j, forced);
+    const int method = sm->kernel->method;
+    *log_q = method == SPLIT_MERGE_SAMS
+                 ? allocate_sequentially(sm, m, *slot_i, *slot_j, sm->side, forced)
+                 : allocate_restricted_gibbs(
+                       sm, m, *slot_i, *slot_j, forced,
+                       method == SPLIT_MERGE_SEQUENTIAL_LAUNCH);
     return MS_OK;
 }
 

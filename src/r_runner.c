@@ -59,7 +59,7 @@ static void kernel_validate(SEXP spec, int D) {
         if (list_get_int(spec, "proposals", what) < 0)
             Rf_error("`kernel_config`: `proposals` must be >= 0.");
         const int method = list_get_int(spec, "method", what);
-        if (method != SPLIT_MERGE_SAMS && method != SPLIT_MERGE_RESTRICTED_GIBBS)
+        if (method < SPLIT_MERGE_SAMS || method > SPLIT_MERGE_SEQUENTIAL_LAUNCH)
             Rf_error("`kernel_config`: unknown split-merge method %d.", method);
         if (list_get_int(spec, "launch_scans", what) < 0)
             Rf_error("`kernel_config`: `launch_scans` must be >= 0.");

@@ -11,10 +11,12 @@
 # autocorrelation (enum_inflation(), 1.0-1.15 here) rejecting at p < 1e-4,
 # and the total variation from the posterior within 1.4 times its mean for
 # independent draws (about 0.035 here). Calibration, seeds 1-3 of each
-# kernel when the tests were written: p-values 0.43-0.94 and TV / expected
-# TV 0.93-1.09 for the exact kernels; the kernel without the proposal
-# densities and the one without the pair selection probabilities both gave
-# p-values of 0 (below 1e-300) and TV / expected TV of 10.6-11.7.
+# kernel when the tests were written: p-values 0.15-0.94 and TV / expected
+# TV 0.93-1.12 (TV / limit 0.66-0.80) for the exact kernels (SAMS,
+# restricted Gibbs with 0, 1 and 3 launch scans, sequential launch, with and
+# without the Gibbs sweep); kernels without the proposal densities or
+# without the pair selection probabilities gave p-values of 0 (below
+# 1e-300) and TV / limit 7.6-8.5 for each proposal method.
 
 sm_enumeration <- local({
   Y <- matrix(c(1, 1, 0,
@@ -60,7 +62,7 @@ expect_exact_partitions <- function(result) {
 }
 
 test_that("split_merge alone (SAMS) samples the exact partition posterior", {
-  result <- sm_partition_fit(list(split_merge_kernel(proposals = 5)), seed = 1)
+  result <- sm_partition_fit(list(split_merge_kernel(proposals = 5, method = "sams")), seed = 1)
   expect_exact_partitions(result)
   tr <- result$trace
   expect_true(all(tr$split_accepted <= tr$split_proposed))
@@ -72,9 +74,16 @@ test_that("split_merge alone (SAMS) samples the exact partition posterior", {
   expect_identical(unname(feature_hps(result$state)), unname(sm_enumeration$hps))
 })
 
-test_that("split_merge alone (restricted Gibbs with a launch scan) samples the exact posterior", {
-  kc <- list(split_merge_kernel(proposals = 5, method = "restricted_gibbs", launch_scans = 1))
-  expect_exact_partitions(sm_partition_fit(kc, seed = 2))
+test_that("split_merge alone (restricted Gibbs, the default) samples the exact posterior", {
+  # The default: 3 launch scans; and none (the launch is the random split).
+  expect_exact_partitions(sm_partition_fit(list(split_merge_kernel(proposals = 5)), seed = 2))
+  kc <- list(split_merge_kernel(proposals = 5, method = "restricted_gibbs", launch_scans = 0))
+  expect_exact_partitions(sm_partition_fit(kc, seed = 6))
+})
+
+test_that("split_merge alone (restricted Gibbs from a sequential launch) samples the exact posterior", {
+  kc <- list(split_merge_kernel(proposals = 5, method = "sequential_launch", launch_scans = 1))
+  expect_exact_partitions(sm_partition_fit(kc, seed = 7))
 })
 
 test_that("assign and split_merge together sample the exact partition posterior", {
@@ -83,12 +92,12 @@ test_that("assign and split_merge together sample the exact partition posterior"
 })
 
 test_that("the enumeration test rejects split-merge kernels with a wrong ratio", {
-  for (wrong in c("proposal", "pair")) {
-    kernel <- split_merge_kernel(proposals = 5)
+  for (wrong in c("proposal", "pair")) for (method in c("restricted_gibbs", "sams", "sequential_launch")) {
+    kernel <- split_merge_kernel(proposals = 5, method = method)
     kernel$test_wrong_ratio <- wrong
     result <- sm_partition_fit(list(kernel), seed = 4)
-    expect_lt(result$fit$p_value, 1e-10, label = wrong)
-    expect_gt(result$tv, 3 * result$tv_limit, label = wrong)
+    expect_lt(result$fit$p_value, 1e-10, label = paste(method, wrong))
+    expect_gt(result$tv, 3 * result$tv_limit, label = paste(method, wrong))
   }
 })
 
@@ -183,7 +192,8 @@ test_that("default_kernel_config() has the split-merge kernel; bad arguments are
   kc <- default_kernel_config(defn)
   expect_identical(vapply(kc, `[[`, "", "name"),
                    c("assign", "split_merge", "slice_cluster_hp", "slice_feature_hp"))
-  expect_output(print(kc), "split_merge \\(SAMS, Dahl 2003, 50 proposals per iteration\\)")
+  expect_output(print(kc), paste("split_merge \\(restricted Gibbs, Jain and Neal 2004,",
+                                 "50 proposals per iteration, 3 launch scans\\)"))
   expect_snapshot(error = TRUE, split_merge_kernel(proposals = -1))
   expect_snapshot(error = TRUE, split_merge_kernel(launch_scans = 1.5))
   expect_snapshot(error = TRUE, split_merge_kernel(method = "gibbs"))
