@@ -150,6 +150,10 @@ run_runners <- function(runners, niters, threads, call = caller_call()) {
 #' (`saveRDS()` keeps it); `get_latents()` does so for every chain of a
 #' parallel runner.
 #'
+#' Group ids in the state are the runner's slots at this moment; a later
+#' `get_latent()` of the same runner may give the same groups other ids (see
+#' "Group ids" in [assign_kernel()]).
+#'
 #' @param r A runner (`get_latent()`) or a parallel runner (`get_latents()`).
 #' @return A `microscopes_state`, or a list of them.
 #' @examples

@@ -243,7 +243,7 @@ if ("mnist_rhat" %in% parts) {
       stats::median(vapply(1:5, function(j) ari(now[[j]], lag_state[[j]]), numeric(1)))
     last <- tr[tr$iteration == cp, ]
     cat(sprintf(paste("iterations %d (wall %.0f s): R-hat log joint %.3f, K %.3f; bulk ESS %.1f, %.1f;",
-                      "ARI within (lag %d) %s, between %.3f; log joint median %.0f [%s]; K %s\n"),
+                      "ARI within (lag %g) %s, between %.3f; log joint median %.0f [%s]; K %s\n"),
                 cp, wall, rhat_lj, rhat_k, ess_lj, ess_k, cp / 2,
                 if (is.na(within)) "-" else sprintf("%.3f", within), between,
                 stats::median(last$log_joint), paste(round(range(last$log_joint)), collapse = ", "),
