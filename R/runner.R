@@ -167,6 +167,10 @@ run_runners <- function(runners, niters, threads, call = caller_call()) {
 #' (`saveRDS()` keeps it); `get_latents()` does so for every chain of a
 #' parallel runner.
 #'
+#' Group ids in the state are the runner's slots at this moment; a later
+#' `get_latent()` of the same runner may give the same groups other ids (see
+#' "Group ids" in [assign_kernel()]).
+#'
 #' @param r A runner (`get_latent()`) or a parallel runner (`get_latents()`).
 #' @return A `microscopes_state`, or a list of them.
 #' @examples
@@ -211,7 +215,9 @@ get_latents <- function(r) {
 #' a message (`chain_trace()` of a single runner gives its whole trace).
 #'
 #' @return `chain_trace()`: a data frame with columns `chain`, `iteration`,
-#'   `n_groups`, `alpha`, `log_joint`. `as_mcmc_list()`: a
+#'   `n_groups`, `alpha`, `log_joint`, and the iteration's split-merge
+#'   counts `split_proposed`, `split_accepted`, `merge_proposed`,
+#'   `merge_accepted` (all 0 without a [split_merge_kernel()]). `as_mcmc_list()`: a
 #'   `coda::mcmc.list` of the same traces, one `mcmc` per chain (needs the
 #'   coda package).
 #' @examples
@@ -228,7 +234,9 @@ chain_trace <- function(r) {
     t <- .Call(C_runner_trace, runners[[j]]$ptr)
     data.frame(chain = rep(j, length(t$n_groups)),
                iteration = as.integer(t$first_iteration - 1) + seq_along(t$n_groups),
-               n_groups = t$n_groups, alpha = t$alpha, log_joint = t$log_joint)
+               n_groups = t$n_groups, alpha = t$alpha, log_joint = t$log_joint,
+               split_proposed = t$split_merge[1, ], split_accepted = t$split_merge[2, ],
+               merge_proposed = t$split_merge[3, ], merge_accepted = t$split_merge[4, ])
   })
   do.call(rbind, common_length(traces))
 }

@@ -259,8 +259,12 @@ check_hyperparameter <- function(x, arg, call = caller_call()) {
 #' Latent state accessors
 #'
 #' Read a state's partition, hyperparameters, sufficient statistics and
-#' scores. Group ids are positive integers that stay the same for the life of
-#' a group; they need not be contiguous.
+#' scores. Group ids are positive integers; they need not be contiguous.
+#' They may change over a run: when the ids of a runner's groups have spread
+#' to more than about twice the number of groups, the runner relabels them
+#' 1, ..., K (in the order of their old ids) at the start of an iteration,
+#' so compare the partitions of two states, not their labels (see "Group
+#' ids" in [assign_kernel()]).
 #'
 #' @param s A latent state (from [initialize_state()] or [get_latent()]).
 #' @param g A group id, one of `groups(s)`.

@@ -5,6 +5,7 @@
 #include "alloc.h"
 #include "chain.h"
 #include "score.h"
+#include "state_group.h"
 #include "status.h"
 
 static double now_seconds(void) {
@@ -74,6 +75,7 @@ void chain_free(chain_t *chain) {
     free(chain->trace_groups);
     free(chain->trace_alpha);
     free(chain->trace_log_joint);
+    free(chain->trace_split_merge);
     memset(chain, 0, sizeof(*chain));
 }
 
@@ -106,7 +108,10 @@ static int trace_reserve(chain_t *chain) {
     double *joint =
         ms_realloc(chain->trace_log_joint, (size_t)cap * sizeof(double));
     if (joint) chain->trace_log_joint = joint;
-    if (!groups || !alpha || !joint) return MS_ERR_NOMEM;
+    int *split_merge =
+        ms_realloc(chain->trace_split_merge, (size_t)cap * 4 * sizeof(int));
+    if (split_merge) chain->trace_split_merge = split_merge;
+    if (!groups || !alpha || !joint || !split_merge) return MS_ERR_NOMEM;
     chain->trace_capacity = cap;
     return MS_OK;
 }
@@ -121,6 +126,13 @@ static int trace_append(chain_t *chain) {
     chain->trace_groups[t] = chain->state.n_active;
     chain->trace_alpha[t] = chain->state.alpha;
     chain->trace_log_joint[t] = log_joint;
+    const split_merge_counts_t *c = &chain->split_merge_counts;
+    int *counts = chain->trace_split_merge + (size_t)t * 4;
+    counts[0] = c->split_proposed;
+    counts[1] = c->split_accepted;
+    counts[2] = c->merge_proposed;
+    counts[3] = c->merge_accepted;
+    memset(&chain->split_merge_counts, 0, sizeof(chain->split_merge_counts));
     return MS_OK;
 }
 
@@ -128,6 +140,8 @@ int chain_iterate(chain_t *chain) {
     if (chain->failed) return chain->failed;
     int reserved = trace_reserve(chain);
     if (reserved != MS_OK) return reserved;
+    /* Relabelling keeps the order of groups, so draws do not change. */
+    if (state_needs_compaction(&chain->state)) state_compact(&chain->state);
     for (int j = 0; j < chain->n_kernels; j++) {
         const kernel_t *kernel = &chain->kernels[j];
         const double start = now_seconds();
@@ -147,6 +161,11 @@ int chain_iterate(chain_t *chain) {
         case KERNEL_GRID_FEATURE_HP:
             status = kernel_grid_feature_hp(&chain->state, kernel, &chain->rng,
                                             &chain->ws);
+            break;
+        case KERNEL_SPLIT_MERGE:
+            status = kernel_split_merge(&chain->state, chain->data, kernel,
+                                        &chain->rng, &chain->ws,
+                                        &chain->split_merge_counts);
             break;
         }
         chain->kernel_seconds[kernel->kind] += now_seconds() - start;

@@ -21,6 +21,8 @@ typedef struct {
     int trace_length, trace_capacity;
     int *trace_groups;
     double *trace_alpha, *trace_log_joint;
+    int *trace_split_merge;     /* 4 per iteration: split_merge_counts_t */
+    split_merge_counts_t split_merge_counts;    /* of the current iteration */
 
     double kernel_seconds[N_KERNEL_KINDS];  /* time spent, for benchmarks */
 
@@ -41,7 +43,8 @@ int chain_init(chain_t *chain, const data_t *data, state_t *state,
 void chain_free(chain_t *chain);
 void kernels_free(kernel_t *kernels, int n_kernels);
 
-/* One iteration: every kernel once, in order, then a trace entry. On
+/* One iteration: compaction of the state's slots when they have spread
+ * (state_group.h), every kernel once, in order, then a trace entry. On
  * failure the state is still a valid partition: MS_ERR_NOMEM stops the
  * chain before a move (the trace's room is reserved before the first
  * kernel, a new group's slot before its row moves); MS_ERR_NUMERIC marks

@@ -11,7 +11,15 @@ enum {
     KERNEL_SLICE_CLUSTER_HP = 1,
     KERNEL_SLICE_FEATURE_HP = 2,
     KERNEL_GRID_FEATURE_HP = 3,
-    N_KERNEL_KINDS = 4
+    KERNEL_SPLIT_MERGE = 4,
+    N_KERNEL_KINDS = 5
+};
+
+/* How a split-merge kernel proposes a split (kernels_split_merge.c). */
+enum {
+    SPLIT_MERGE_SAMS = 0,
+    SPLIT_MERGE_RESTRICTED_GIBBS = 1,
+    SPLIT_MERGE_SEQUENTIAL_LAUNCH = 2
 };
 
 enum {
@@ -38,7 +46,16 @@ typedef struct {
     double width;           /* slice width */
     int n_grid;             /* grid kernel: points (a, b, log prior weight) */
     double *grid_a, *grid_b, *grid_log_weight;  /* owned */
+    int n_proposals;        /* split-merge: proposals per iteration */
+    int method;             /* split-merge: SPLIT_MERGE_* */
+    int launch_scans;       /* split-merge, restricted Gibbs */
+    int test_drop_proposal; /* tests only: 1 drops the q terms, 2 the pair's */
 } kernel_t;
+
+/* Split-merge proposals and acceptances of the current iteration. */
+typedef struct {
+    int split_proposed, split_accepted, merge_proposed, merge_accepted;
+} split_merge_counts_t;
 
 /* Scratch space a chain owns so that kernels never allocate per row. */
 typedef struct {
@@ -69,5 +86,12 @@ int kernel_slice_feature_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
 /* A Gibbs step over a grid of (a, b) points for each feature. */
 int kernel_grid_feature_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
                            workspace_t *ws);
+
+/* Metropolis-Hastings split-merge moves of whole groups: sequentially
+ * allocated (Dahl 2003) or restricted Gibbs (Jain and Neal 2004)
+ * proposals; adds its proposals and acceptances to `counts`. */
+int kernel_split_merge(state_t *st, const data_t *data, const kernel_t *kernel,
+                       rng_t *rng, workspace_t *ws,
+                       split_merge_counts_t *counts);
 
 #endif

@@ -55,6 +55,16 @@ static void kernel_validate(SEXP spec, int D) {
         if (d == NA_INTEGER || d < 1 || d > D)
             Rf_error("`kernel_config`: feature %d is not between 1 and %d.", d, D);
     }
+    if (kind == KERNEL_SPLIT_MERGE) {
+        if (list_get_int(spec, "proposals", what) < 0)
+            Rf_error("`kernel_config`: `proposals` must be >= 0.");
+        const int method = list_get_int(spec, "method", what);
+        if (method < SPLIT_MERGE_SAMS || method > SPLIT_MERGE_SEQUENTIAL_LAUNCH)
+            Rf_error("`kernel_config`: unknown split-merge method %d.", method);
+        if (list_get_int(spec, "launch_scans", what) < 0)
+            Rf_error("`kernel_config`: `launch_scans` must be >= 0.");
+        list_get_int(spec, "test_drop_proposal", what);
+    }
     SEXP grid = list_get(spec, "grid");
     if (kind == KERNEL_GRID_FEATURE_HP &&
         (TYPEOF(grid) != REALSXP || !Rf_isMatrix(grid) || Rf_ncols(grid) != 3 ||
@@ -80,6 +90,13 @@ static int kernel_build(SEXP spec, kernel_t *kernel) {
     if (kernel->features == NULL) return MS_ERR_NOMEM;
     for (int j = 0; j < kernel->n_features; j++)
         kernel->features[j] = INTEGER(features)[j] - 1;
+    if (kernel->kind == KERNEL_SPLIT_MERGE) {
+        kernel->n_proposals = Rf_asInteger(list_get(spec, "proposals"));
+        kernel->method = Rf_asInteger(list_get(spec, "method"));
+        kernel->launch_scans = Rf_asInteger(list_get(spec, "launch_scans"));
+        kernel->test_drop_proposal =
+            Rf_asInteger(list_get(spec, "test_drop_proposal"));
+    }
     if (kernel->kind == KERNEL_GRID_FEATURE_HP) {
         SEXP grid = list_get(spec, "grid");
         const int G = kernel->n_grid = Rf_nrows(grid);
@@ -397,7 +414,7 @@ SEXP C_runner_trace(SEXP ptr) {
     const chain_t *chain = &runner->chain;
     const int T = chain->trace_length;
     const char *names[] = {"n_groups", "alpha", "log_joint", "kernel_seconds",
-                           "first_iteration", ""};
+                           "first_iteration", "split_merge", ""};
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
     SEXP groups = SET_VECTOR_ELT(out, 0, Rf_allocVector(INTSXP, T));
     SEXP alpha = SET_VECTOR_ELT(out, 1, Rf_allocVector(REALSXP, T));
@@ -410,6 +427,12 @@ SEXP C_runner_trace(SEXP ptr) {
     SEXP seconds = SET_VECTOR_ELT(out, 3, Rf_allocVector(REALSXP, N_KERNEL_KINDS));
     memcpy(REAL(seconds), chain->kernel_seconds, N_KERNEL_KINDS * sizeof(double));
     SET_VECTOR_ELT(out, 4, Rf_ScalarReal((double)chain->iterations_before + 1));
+    /* Per iteration: split proposals, split acceptances, merge proposals,
+     * merge acceptances (a 4 x T matrix). */
+    SEXP split_merge = SET_VECTOR_ELT(out, 5, Rf_allocMatrix(INTSXP, 4, T));
+    if (T > 0)
+        memcpy(INTEGER(split_merge), chain->trace_split_merge,
+               (size_t)T * 4 * sizeof(int));
     UNPROTECT(1);
     return out;
 }

@@ -20,7 +20,7 @@ static int grow(void **ptr, size_t bytes) {
 /* Grows every per-slot array to new_capacity (rounded up to a block),
  * zeroing the new slots. On failure the arrays that did grow stay valid
  * and owned. The delta tiles need no re-layout: new blocks are appended. */
-static int state_grow(state_t *st, int new_capacity) {
+int state_grow(state_t *st, int new_capacity) {
     const size_t D = (size_t)st->D, old = (size_t)st->capacity,
                  cap = (size_t)round_up_to_block(new_capacity);
     if (grow((void **)&st->heads, cap * D * sizeof(int)) ||
@@ -107,7 +107,7 @@ void state_set_feature_hp(state_t *st, int d, double a, double b) {
 
 /* T(N) = sum_d log(s_d + N), the log denominator of a clean slot of size N
  * (see state.h), memoised until the hyperparameters change. */
-static double log_denominator(state_t *st, int N) {
+double log_denominator(state_t *st, int N) {
     double *memo = &st->log_denominator[N];
     if (isnan(*memo)) *memo = sum_log_shifted(st->s, st->D, (double)N);
     return *memo;
@@ -132,7 +132,7 @@ void slot_set_base(state_t *st, int k, double sum_bt, double sum_btm) {
 
 /* Fills the per-feature denominator tables of slot k from its counts: done
  * when the slot takes its first row with missing entries. */
-static void slot_build_denominators(state_t *st, int k) {
+void slot_build_denominators(state_t *st, int k) {
     const size_t off = (size_t)k * st->D;
     for (int d = 0; d < st->D; d++) {
         const int m = st->heads[off + d] + st->tails[off + d];
@@ -167,7 +167,7 @@ static void slot_rebuild(state_t *st, int k) {
 /* Gives slot k the tables of an empty group by copying log a and log b
  * rather than taking logs: a new ghost is made whenever a row opens a
  * group. */
-static void slot_make_empty(state_t *st, int k) {
+void slot_make_empty(state_t *st, int k) {
     const int D = st->D;
     const size_t off = (size_t)k * D;
     double *delta = slot_delta(st, k);
@@ -235,25 +235,25 @@ void state_rebuild_tables(state_t *st) {
 
 /* Keeps slot_span the smallest multiple of SLOT_BLOCK above every slot in
  * use, so that scoring covers no more blocks than it must. */
-static void mark_in_use(state_t *st, int k) {
+void mark_in_use(state_t *st, int k) {
     st->in_use[k] = 1;
     if (k >= st->slot_span) st->slot_span = round_up_to_block(k + 1);
 }
 
-static void mark_free(state_t *st, int k) {
+void mark_free(state_t *st, int k) {
     st->in_use[k] = 0;
     int top = st->slot_span - 1;
     while (top >= 0 && !st->in_use[top]) top--;
     st->slot_span = round_up_to_block(top + 1);
 }
 
-static void activate(state_t *st, int k) {
+void activate(state_t *st, int k) {
     mark_in_use(st, k);
     st->position[k] = st->n_active;
     st->active[st->n_active++] = k;
 }
 
-static void deactivate(state_t *st, int k) {
+void deactivate(state_t *st, int k) {
     int p = st->position[k];
     int last = st->active[--st->n_active];
     st->active[p] = last;

@@ -35,4 +35,24 @@ void slot_set_base(state_t *st, int k, double sum_bt, double sum_btm);
  * missing count already include the move (state_update.c). */
 void slot_update(state_t *st, const data_t *data, int row, int k, int step);
 
+/* Slot bookkeeping of state.c, shared with the group-level operations of
+ * state_group.c (split-merge moves, compaction). */
+int state_grow(state_t *st, int new_capacity);
+double log_denominator(state_t *st, int N);     /* T(N) of state.h */
+void slot_build_denominators(state_t *st, int k);
+void slot_make_empty(state_t *st, int k);       /* tables of an empty group */
+void mark_in_use(state_t *st, int k);
+void mark_free(state_t *st, int k);
+void activate(state_t *st, int k);              /* appends k to `active` */
+void deactivate(state_t *st, int k);
+
+/* The sum of log p(x_d = 0 | slot k) over the row's missing features, which
+ * base[k] counts and a row's score must not (state_score.c). */
+double missing_terms(const state_t *st, const data_t *data, int row, int k);
+
+/* log p(row | the rows of `slot` other than itself), for a row counted in
+ * `slot` (state_score.c). */
+double slot_score_row_loo(const state_t *st, const data_t *data, int row,
+                          int slot);
+
 #endif

@@ -38,8 +38,8 @@ static void score_block(const double *restrict tile, const int *restrict on,
 /* log p(x_d = 0 | slot k) = log_bt - log(s + m) of each missing feature of
  * the row, which the base sum counted and the score must not. A clean
  * slot has m = size and no denominator table. */
-static double missing_terms(const state_t *st, const data_t *data, int row,
-                            int k) {
+double missing_terms(const state_t *st, const data_t *data, int row,
+                     int k) {
     const size_t off = (size_t)k * st->D;
     const int *feature = data->missing_feature + data->missing_start[row];
     const int n_missing = row_missing(data, row);
@@ -72,7 +72,11 @@ void state_score_row_all(state_t *st, const data_t *data, int row) {
 }
 
 double state_score_row_loo(const state_t *st, const data_t *data, int row) {
-    const int slot = st->group_of_row[row];
+    return slot_score_row_loo(st, data, row, st->group_of_row[row]);
+}
+
+double slot_score_row_loo(const state_t *st, const data_t *data, int row,
+                          int slot) {
     const size_t off = (size_t)slot * st->D;
     const double *delta = st->delta_loo + off;
     double score = st->base_loo[slot];

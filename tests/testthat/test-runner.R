@@ -90,7 +90,14 @@ test_that("the trace records groups, alpha and the log joint of each iteration",
   run(r, 3)
   tr <- chain_trace(r)
   expect_equal(nrow(tr), 3L)
-  expect_named(tr, c("chain", "iteration", "n_groups", "alpha", "log_joint"))
+  expect_named(tr, c("chain", "iteration", "n_groups", "alpha", "log_joint",
+                     "split_proposed", "split_accepted", "merge_proposed", "merge_accepted"))
+  # The default config's split-merge kernel makes 50 proposals per
+  # iteration (a split needs a group of two or more, a merge two groups).
+  expect_true(all(tr$split_proposed + tr$merge_proposed <= 50))
+  expect_true(all(tr$split_accepted <= tr$split_proposed))
+  expect_true(all(tr$merge_accepted <= tr$merge_proposed))
+  expect_gt(sum(tr$split_proposed + tr$merge_proposed), 0)
   s <- get_latent(r)
   expect_equal(tr$n_groups[3], n_groups(s))
   expect_equal(tr$alpha[3], get_cluster_hp(s)$alpha)
