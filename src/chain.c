@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 #include "chain.h"
+#include "draws.h"
 #include "score.h"
 #include "status.h"
 
@@ -73,6 +74,7 @@ void chain_free(chain_t *chain) {
     free(chain->trace_groups);
     free(chain->trace_alpha);
     free(chain->trace_log_joint);
+    draws_free(chain->recorder);
     memset(chain, 0, sizeof(*chain));
 }
 
@@ -137,5 +139,8 @@ int chain_iterate(chain_t *chain) {
         chain->kernel_seconds[kernel->kind] += now_seconds() - start;
         if (status) return status;
     }
-    return trace_append(chain);
+    const int status = trace_append(chain);
+    if (status != MS_OK || chain->recorder == NULL) return status;
+    return draws_record(chain->recorder, &chain->state,
+                        chain->trace_log_joint[chain->trace_length - 1]);
 }

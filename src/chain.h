@@ -23,6 +23,10 @@ typedef struct {
     double *trace_alpha, *trace_log_joint;
 
     double kernel_seconds[N_KERNEL_KINDS];  /* time spent, for benchmarks */
+
+    /* Optional recorder of kept draws (draws.h, dpmixture()), owned; it
+     * sees the state after each iteration's trace entry. */
+    struct draws *recorder;
 } chain_t;
 
 /* Takes ownership of `kernels` (also on failure). The state must already be

@@ -17,6 +17,19 @@ SEXP C_query_predictive(SEXP x, SEXP states, SEXP kind, SEXP draw_state,
                         SEXP state_weight, SEXP threads);
 SEXP C_query_zmatrix(SEXP labels, SEXP weights, SEXP threads);
 SEXP C_query_ls_loss(SEXP labels, SEXP weights);
+/* r_fit.c: the front end */
+SEXP C_runner_record(SEXP ptr, SEXP iteration, SEXP warmup, SEXP thin,
+                     SEXP expected);
+SEXP C_runner_take_draws(SEXP ptr);
+SEXP C_draws_labels(SEXP labels, SEXP n_rows, SEXP label_bytes);
+SEXP C_draws_pack(SEXP matrix, SEXP label_bytes);
+SEXP C_draws_log_lik(SEXP view, SEXP labels, SEXP label_bytes, SEXP hps,
+                     SEXP threads);
+SEXP C_partition_search(SEXP labels, SEXP n_rows, SEXP label_bytes,
+                        SEXP weights, SEXP loss, SEXP runs, SEXP draw_starts,
+                        SEXP max_sweeps, SEXP seed);
+SEXP C_partition_losses(SEXP labels, SEXP n_rows, SEXP label_bytes,
+                        SEXP partition, SEXP loss);
 
 static const R_CallMethodDef call_methods[] = {
     {"pack_data", (DL_FUNC)&C_pack_data, 2},
@@ -32,6 +45,13 @@ static const R_CallMethodDef call_methods[] = {
     {"query_predictive", (DL_FUNC)&C_query_predictive, 6},
     {"query_zmatrix", (DL_FUNC)&C_query_zmatrix, 3},
     {"query_ls_loss", (DL_FUNC)&C_query_ls_loss, 2},
+    {"runner_record", (DL_FUNC)&C_runner_record, 5},
+    {"runner_take_draws", (DL_FUNC)&C_runner_take_draws, 1},
+    {"draws_labels", (DL_FUNC)&C_draws_labels, 3},
+    {"draws_pack", (DL_FUNC)&C_draws_pack, 2},
+    {"draws_log_lik", (DL_FUNC)&C_draws_log_lik, 5},
+    {"partition_search", (DL_FUNC)&C_partition_search, 9},
+    {"partition_losses", (DL_FUNC)&C_partition_losses, 5},
     {NULL, NULL, 0}
 };
 

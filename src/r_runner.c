@@ -319,3 +319,6 @@ SEXP C_runner_alive(SEXP ptr) {
     return Rf_ScalarLogical(TYPEOF(ptr) == EXTPTRSXP &&
                             R_ExternalPtrAddr(ptr) != NULL);
 }
+
+/* The chain of a runner, for the other glue files (r_fit.c). */
+chain_t *runner_chain(SEXP ptr) { return &runner_of(ptr)->chain; }

@@ -1,0 +1,282 @@
+/* Greedy search for the partition of least posterior expected loss
+ * (partition_search.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "partition_search.h"
+#include "rng.h"
+#include "status.h"
+
+static double xlog2x(double x) { return x > 0 ? x * log2(x) : 0.0; }
+
+/* Relabels 0, 1, ... by first appearance; returns the number of labels.
+ * `map` has room for n entries. */
+static int relabel_first_appearance(int *labels, int n, int *map) {
+    for (int i = 0; i < n; i++) map[i] = -1;
+    int next = 0;
+    for (int i = 0; i < n; i++) {
+        if (map[labels[i]] < 0) map[labels[i]] = next++;
+        labels[i] = map[labels[i]];
+    }
+    return next;
+}
+
+int partition_draw_losses(const label_draws_t *draws, const int *labels,
+                          int loss, double *out) {
+    const int n = draws->n;
+    int K = 0;
+    for (int i = 0; i < n; i++)
+        if (labels[i] + 1 > K) K = labels[i] + 1;
+    int *size_c = calloc((size_t)K + 1, sizeof(int));
+    int *size_d = malloc((size_t)n * sizeof(int) + 1);
+    int *table = NULL;
+    size_t table_size = 0;
+    if (!size_c || !size_d) {
+        free(size_c);
+        free(size_d);
+        return MS_ERR_NOMEM;
+    }
+    for (int i = 0; i < n; i++) size_c[labels[i]]++;
+    double sum_c = 0;
+    for (int k = 0; k < K; k++)
+        sum_c += loss == LOSS_VI ? xlog2x(size_c[k]) : (double)size_c[k] * size_c[k];
+    int status = MS_OK;
+    for (int t = 0; t < draws->n_draws && status == MS_OK; t++) {
+        int L = 0;
+        for (int i = 0; i < n; i++) {
+            const int l = label_draws_get(draws, t, i);
+            if (l + 1 > L) L = l + 1;
+        }
+        const size_t need = (size_t)L * (size_t)K;
+        if (need > table_size) {
+            int *grown = realloc(table, need * sizeof(int));
+            if (grown == NULL) {
+                status = MS_ERR_NOMEM;
+                break;
+            }
+            table = grown;
+            table_size = need;
+        }
+        memset(table, 0, need * sizeof(int));
+        memset(size_d, 0, (size_t)L * sizeof(int));
+        for (int i = 0; i < n; i++) {
+            const int l = label_draws_get(draws, t, i);
+            size_d[l]++;
+            table[(size_t)l * K + labels[i]]++;
+        }
+        double sum_d = 0, sum_cd = 0;
+        for (int l = 0; l < L; l++)
+            sum_d += loss == LOSS_VI ? xlog2x(size_d[l]) : (double)size_d[l] * size_d[l];
+        for (size_t j = 0; j < need; j++)
+            sum_cd += loss == LOSS_VI ? xlog2x(table[j]) : (double)table[j] * table[j];
+        out[t] = (sum_c + sum_d - 2 * sum_cd) /
+                 (loss == LOSS_VI ? (double)n : (double)n * n);
+    }
+    free(size_c);
+    free(size_d);
+    free(table);
+    return status;
+}
+
+/* The search's working memory: the candidate partition, its cluster sizes
+ * and, per draw t, a table[t][l][k] of the rows in the draw's cluster l
+ * and the candidate's cluster k (k < cap). */
+typedef struct {
+    const label_draws_t *draws;
+    int n, cap, n_clusters;     /* clusters 0..n_clusters-1, some may be empty */
+    int *label;                 /* n: candidate cluster of each row, or -1 */
+    int *size;                  /* cap */
+    size_t *offset;             /* n_draws: where draw t's table starts */
+    int *n_labels;              /* n_draws: K' of draw t */
+    int *table;
+    double *gain;               /* n + 1: marginal cost of one more row */
+    double *cost;               /* cap + 1: scratch */
+} search_t;
+
+static void search_free(search_t *s) {
+    free(s->label);
+    free(s->size);
+    free(s->offset);
+    free(s->n_labels);
+    free(s->table);
+    free(s->gain);
+    free(s->cost);
+}
+
+/* (Re)builds the tables with room for `cap` clusters from s->label. */
+static int search_tables(search_t *s, int cap) {
+    const label_draws_t *d = s->draws;
+    size_t total = 0;
+    for (int t = 0; t < d->n_draws; t++) {
+        s->offset[t] = total;
+        total += (size_t)s->n_labels[t] * (size_t)cap;
+    }
+    int *table = calloc(total + 1, sizeof(int));
+    int *size = calloc((size_t)cap + 1, sizeof(int));
+    double *cost = malloc(((size_t)cap + 1) * sizeof(double));
+    if (!table || !size || !cost) {
+        free(table);
+        free(size);
+        free(cost);
+        return MS_ERR_NOMEM;
+    }
+    free(s->table);
+    free(s->size);
+    free(s->cost);
+    s->table = table;
+    s->size = size;
+    s->cost = cost;
+    s->cap = cap;
+    for (int i = 0; i < s->n; i++) {
+        const int k = s->label[i];
+        if (k < 0) continue;
+        s->size[k]++;
+        for (int t = 0; t < d->n_draws; t++)
+            s->table[s->offset[t] + (size_t)label_draws_get(d, t, i) * cap + k]++;
+    }
+    return MS_OK;
+}
+
+static void search_move(search_t *s, int i, int k, int delta) {
+    const label_draws_t *d = s->draws;
+    s->size[k] += delta;
+    for (int t = 0; t < d->n_draws; t++)
+        s->table[s->offset[t] + (size_t)label_draws_get(d, t, i) * s->cap + k] += delta;
+}
+
+/* Puts the unallocated row i in the cluster of least expected loss given
+ * the allocated rows (an empty cluster counts as one new cluster); stays
+ * in `current` unless another is strictly better. Returns the cluster. */
+static int search_place(search_t *s, int i, int current, int loss) {
+    const label_draws_t *d = s->draws;
+    int empty = -1;
+    for (int k = 0; k < s->n_clusters; k++)
+        if (s->size[k] == 0) {
+            empty = k;
+            break;
+        }
+    if (empty < 0) {
+        if (s->n_clusters == s->cap) {
+            int cap = 2 * s->cap < s->n ? 2 * s->cap : s->n;
+            if (search_tables(s, cap) != MS_OK) return -1;
+        }
+        empty = s->n_clusters++;
+    }
+    for (int k = 0; k < s->n_clusters; k++) {
+        const double m = s->size[k];
+        s->cost[k] = loss == LOSS_VI ? xlog2x(m + 1) - xlog2x(m) : 2 * m + 1;
+    }
+    for (int t = 0; t < d->n_draws; t++) {
+        const int *row = s->table + s->offset[t] +
+                         (size_t)label_draws_get(d, t, i) * s->cap;
+        const double w = 2 * d->weight[t];
+        for (int k = 0; k < s->n_clusters; k++) s->cost[k] -= w * s->gain[row[k]];
+    }
+    int best = current >= 0 ? current : empty;
+    for (int k = 0; k < s->n_clusters; k++) {
+        if (s->size[k] == 0 && k != empty) continue;
+        if (s->cost[k] < s->cost[best] - 1e-12 * (1 + fabs(s->cost[best]))) best = k;
+    }
+    s->label[i] = best;
+    search_move(s, i, best, +1);
+    return best;
+}
+
+static void shuffle(int *order, int n, rng_t *rng) {
+    for (int i = 0; i < n; i++) order[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        const int j = (int)rng_below(rng, (uint32_t)i + 1);
+        const int tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+    }
+}
+
+/* Sweeps of single-row moves until none helps. MS_OK or MS_ERR_NOMEM. */
+static int search_sweeps(search_t *s, int *order, int max_sweeps, int loss,
+                         rng_t *rng) {
+    for (int sweep = 0; sweep < max_sweeps; sweep++) {
+        int changed = 0;
+        shuffle(order, s->n, rng);
+        for (int j = 0; j < s->n; j++) {
+            const int i = order[j], k = s->label[i];
+            search_move(s, i, k, -1);
+            s->label[i] = -1;
+            const int to = search_place(s, i, k, loss);
+            if (to < 0) return MS_ERR_NOMEM;
+            changed += to != k;
+        }
+        if (!changed) break;
+    }
+    return MS_OK;
+}
+
+int partition_search(const label_draws_t *draws, int loss, int n_runs,
+                     int n_draw_starts, int max_sweeps, uint64_t seed,
+                     int *best, double *best_loss) {
+    const int n = draws->n, S = draws->n_draws;
+    search_t s;
+    memset(&s, 0, sizeof(s));
+    s.draws = draws;
+    s.n = n;
+    s.label = malloc((size_t)n * sizeof(int));
+    s.offset = malloc((size_t)S * sizeof(size_t) + 1);
+    s.n_labels = malloc((size_t)S * sizeof(int) + 1);
+    s.gain = malloc(((size_t)n + 1) * sizeof(double));
+    int *order = malloc((size_t)n * sizeof(int));
+    int *map = malloc((size_t)n * sizeof(int));
+    double *losses = malloc((size_t)S * sizeof(double) + 1);
+    int status = s.label && s.offset && s.n_labels && s.gain && order && map &&
+                 losses ? MS_OK : MS_ERR_NOMEM;
+    if (status == MS_OK) {
+        for (int x = 0; x <= n; x++)
+            s.gain[x] = loss == LOSS_VI ? xlog2x(x + 1) - xlog2x(x)
+                                        : 2.0 * x + 1;
+        for (int t = 0; t < S; t++) {
+            int L = 0;
+            for (int i = 0; i < n; i++) {
+                const int l = label_draws_get(draws, t, i);
+                if (l + 1 > L) L = l + 1;
+            }
+            s.n_labels[t] = L;
+        }
+    }
+    rng_t rng;
+    rng_seed(&rng, seed);
+    *best_loss = INFINITY;
+    const int starts = n_draw_starts < S ? n_draw_starts : S;
+    for (int run = 0; status == MS_OK && run < n_runs + starts; run++) {
+        if (run < n_runs) {
+            /* Sequential allocation in a random order (SALSO's start). */
+            for (int i = 0; i < n; i++) s.label[i] = -1;
+            s.n_clusters = 0;
+            status = search_tables(&s, n < 16 ? n : 16);
+            if (status) break;
+            shuffle(order, n, &rng);
+            for (int j = 0; j < n && status == MS_OK; j++)
+                if (search_place(&s, order[j], -1, loss) < 0) status = MS_ERR_NOMEM;
+        } else {
+            /* Start from a draw, evenly spaced over the sample. */
+            const int t = (int)(((long)(run - n_runs) * S) / starts);
+            for (int i = 0; i < n; i++) s.label[i] = label_draws_get(draws, t, i);
+            s.n_clusters = s.n_labels[t];
+            status = search_tables(&s, s.n_clusters + 1 < n ? s.n_clusters + 1 : n);
+        }
+        if (status == MS_OK) status = search_sweeps(&s, order, max_sweeps, loss, &rng);
+        if (status) break;
+        relabel_first_appearance(s.label, n, map);
+        status = partition_draw_losses(draws, s.label, loss, losses);
+        if (status) break;
+        double expected = 0;
+        for (int t = 0; t < S; t++) expected += draws->weight[t] * losses[t];
+        if (expected < *best_loss - 1e-12 * (1 + fabs(expected))) {
+            *best_loss = expected;
+            memcpy(best, s.label, (size_t)n * sizeof(int));
+        }
+    }
+    search_free(&s);
+    free(order);
+    free(map);
+    free(losses);
+    return status;
+}
