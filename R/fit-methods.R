@@ -154,7 +154,7 @@ print.microscopes_fit <- function(x, ...) {
 summary.microscopes_fit <- function(object, ...) {
   check_dots_empty(..., call = sys.call())
   diag <- fit_diagnostics(object)
-  partition <- point_partition(object)
+  partition <- fit_point_partition(object)
   structure(list(header = fit_header(object), diagnostics = diag, partition = partition,
                  sizes = tabulate(partition), profiles = fit_profiles(object, partition)),
             class = "summary.microscopes_fit")
@@ -341,7 +341,7 @@ predict.microscopes_fit <- function(object, newdata = NULL,
 #' @export
 fitted.microscopes_fit <- function(object, ...) {
   check_dots_empty(..., call = sys.call())
-  as.vector(point_partition(object))
+  as.vector(fit_point_partition(object))
 }
 
 # ---------------------------------------------------------------------------

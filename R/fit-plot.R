@@ -85,9 +85,9 @@ plot_fit_psm <- function(fit, max_rows) {
   rows <- rows[order(partition[rows])]
   z <- partition_draws(fit)[, rows, drop = FALSE]
   m <- length(rows)
-  psm <- matrix(0, m, m)
-  for (s in seq_len(nrow(z))) psm <- psm + outer(z[s, ], z[s, ], "==")
-  psm <- psm / nrow(z)
+  # Co-clustering frequencies of the shown rows, in C (as zmatrix()).
+  labels <- lapply(seq_len(nrow(z)), function(s) z[s, ] - 1L)
+  psm <- .Call(C_query_zmatrix, labels, rep(1 / nrow(z), nrow(z)), resolve_threads(NULL))
   graphics::image(seq_len(m), seq_len(m), psm[, m:1], zlim = c(0, 1),
                   col = grDevices::hcl.colors(64, "Blues 3", rev = TRUE), axes = FALSE,
                   xlab = sprintf("rows ordered by the point partition%s",

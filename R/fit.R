@@ -99,7 +99,8 @@ dpmixture <- function(data, chains = 4, iter = 1000, warmup = floor(iter / 2),
     call = call, data = view, defn = defn, kernel_config = kernels,
     chains = chains, warmup = warmup, thin = thin, threads = threads,
     iterations = integer(chains), runners = NULL, states = NULL,
-    draws = rep(list(NULL), chains), seconds = 0, cluster = !is.null(cluster)),
+    draws = rep(list(NULL), chains), seconds = 0, cluster = !is.null(cluster),
+    cache = new.env(parent = emptyenv())),
     class = "microscopes_fit")
 
   if (is.null(cluster)) {
@@ -179,6 +180,8 @@ fit_run <- function(fit, niters, progress) {
   for (j in seq_along(ptrs)) {
     fit$draws[[j]] <- append_draws(fit$draws[[j]], .Call(C_runner_take_draws, ptrs[[j]]))
   }
+  # Summaries of the old draws (the point partition) no longer hold.
+  fit$cache <- new.env(parent = emptyenv())
   if (inherits(done, "error")) stop(done)
   fit$iterations <- fit$iterations + as.integer(done)
   fit$states <- lapply(runners, get_latent)
@@ -244,7 +247,18 @@ fit_run_cluster <- function(fit, cluster, streams, init, iter) {
   fit$draws <- lapply(results, `[[`, "draws")
   fit$states <- lapply(results, `[[`, "state")
   fit$iterations <- vapply(results, `[[`, integer(1), "iterations")
+  fit$cache <- new.env(parent = emptyenv())
   fit
+}
+
+# The fit's point partition (VI loss, default search), computed once per
+# set of draws: fitted(), summary(), predict() and plot() all use it.
+fit_point_partition <- function(fit) {
+  cache <- fit$cache
+  if (is.environment(cache) && !is.null(cache$partition)) return(cache$partition)
+  partition <- point_partition(fit)
+  if (is.environment(cache)) cache$partition <- partition
+  partition
 }
 
 # Runs on a node: everything it needs comes in its arguments.

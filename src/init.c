@@ -27,7 +27,7 @@ SEXP C_draws_log_lik(SEXP view, SEXP labels, SEXP label_bytes, SEXP hps,
                      SEXP threads);
 SEXP C_partition_search(SEXP labels, SEXP n_rows, SEXP label_bytes,
                         SEXP weights, SEXP loss, SEXP runs, SEXP draw_starts,
-                        SEXP max_sweeps, SEXP seed);
+                        SEXP max_sweeps, SEXP seed, SEXP threads);
 SEXP C_partition_losses(SEXP labels, SEXP n_rows, SEXP label_bytes,
                         SEXP partition, SEXP loss);
 
@@ -50,7 +50,7 @@ static const R_CallMethodDef call_methods[] = {
     {"draws_labels", (DL_FUNC)&C_draws_labels, 3},
     {"draws_pack", (DL_FUNC)&C_draws_pack, 2},
     {"draws_log_lik", (DL_FUNC)&C_draws_log_lik, 5},
-    {"partition_search", (DL_FUNC)&C_partition_search, 9},
+    {"partition_search", (DL_FUNC)&C_partition_search, 10},
     {"partition_losses", (DL_FUNC)&C_partition_losses, 5},
     {NULL, NULL, 0}
 };

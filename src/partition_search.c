@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "partition_search.h"
+#include "parallel.h"
 #include "rng.h"
 #include "status.h"
 
@@ -83,6 +84,7 @@ int partition_draw_losses(const label_draws_t *draws, const int *labels,
  * and the candidate's cluster k (k < cap). */
 typedef struct {
     const label_draws_t *draws;
+    const int *by_row;          /* n x n_draws: row i's label in each draw */
     int n, cap, n_clusters;     /* clusters 0..n_clusters-1, some may be empty */
     int *label;                 /* n: candidate cluster of each row, or -1 */
     int *size;                  /* cap */
@@ -131,8 +133,9 @@ static int search_tables(search_t *s, int cap) {
         const int k = s->label[i];
         if (k < 0) continue;
         s->size[k]++;
+        const int *lab = s->by_row + (size_t)i * d->n_draws;
         for (int t = 0; t < d->n_draws; t++)
-            s->table[s->offset[t] + (size_t)label_draws_get(d, t, i) * cap + k]++;
+            s->table[s->offset[t] + (size_t)lab[t] * cap + k]++;
     }
     return MS_OK;
 }
@@ -140,8 +143,9 @@ static int search_tables(search_t *s, int cap) {
 static void search_move(search_t *s, int i, int k, int delta) {
     const label_draws_t *d = s->draws;
     s->size[k] += delta;
+    const int *lab = s->by_row + (size_t)i * d->n_draws;
     for (int t = 0; t < d->n_draws; t++)
-        s->table[s->offset[t] + (size_t)label_draws_get(d, t, i) * s->cap + k] += delta;
+        s->table[s->offset[t] + (size_t)lab[t] * s->cap + k] += delta;
 }
 
 /* Puts the unallocated row i in the cluster of least expected loss given
@@ -166,9 +170,9 @@ static int search_place(search_t *s, int i, int current, int loss) {
         const double m = s->size[k];
         s->cost[k] = loss == LOSS_VI ? xlog2x(m + 1) - xlog2x(m) : 2 * m + 1;
     }
+    const int *lab = s->by_row + (size_t)i * d->n_draws;
     for (int t = 0; t < d->n_draws; t++) {
-        const int *row = s->table + s->offset[t] +
-                         (size_t)label_draws_get(d, t, i) * s->cap;
+        const int *row = s->table + s->offset[t] + (size_t)lab[t] * s->cap;
         const double w = 2 * d->weight[t];
         for (int k = 0; k < s->n_clusters; k++) s->cost[k] -= w * s->gain[row[k]];
     }
@@ -211,72 +215,124 @@ static int search_sweeps(search_t *s, int *order, int max_sweeps, int loss,
     return MS_OK;
 }
 
-int partition_search(const label_draws_t *draws, int loss, int n_runs,
-                     int n_draw_starts, int max_sweeps, uint64_t seed,
-                     int *best, double *best_loss) {
+/* One search: a run of the whole search, on its own stream and memory, so
+ * that runs can go to threads and the result does not depend on which
+ * thread ran which. */
+typedef struct {
+    const label_draws_t *draws;
+    int loss, n_runs, n_starts, max_sweeps;
+    uint64_t seed;
+    const int *n_labels;
+    const int *by_row;
+    const double *gain;
+    int *result;        /* n_runs + n_starts partitions of n */
+    double *expected;   /* their expected losses */
+} search_job_t;
+
+static int search_unit(void *ctx, int run, int thread, parallel_pool_t *pool) {
+    (void)thread;
+    (void)pool;
+    const search_job_t *job = ctx;
+    const label_draws_t *draws = job->draws;
     const int n = draws->n, S = draws->n_draws;
     search_t s;
     memset(&s, 0, sizeof(s));
     s.draws = draws;
+    s.by_row = job->by_row;
     s.n = n;
-    s.label = malloc((size_t)n * sizeof(int));
+    s.label = job->result + (size_t)run * n;
     s.offset = malloc((size_t)S * sizeof(size_t) + 1);
     s.n_labels = malloc((size_t)S * sizeof(int) + 1);
     s.gain = malloc(((size_t)n + 1) * sizeof(double));
     int *order = malloc((size_t)n * sizeof(int));
     int *map = malloc((size_t)n * sizeof(int));
     double *losses = malloc((size_t)S * sizeof(double) + 1);
-    int status = s.label && s.offset && s.n_labels && s.gain && order && map &&
-                 losses ? MS_OK : MS_ERR_NOMEM;
+    int status = s.offset && s.n_labels && s.gain && order && map && losses
+                     ? MS_OK : MS_ERR_NOMEM;
     if (status == MS_OK) {
-        for (int x = 0; x <= n; x++)
-            s.gain[x] = loss == LOSS_VI ? xlog2x(x + 1) - xlog2x(x)
-                                        : 2.0 * x + 1;
-        for (int t = 0; t < S; t++) {
-            int L = 0;
-            for (int i = 0; i < n; i++) {
-                const int l = label_draws_get(draws, t, i);
-                if (l + 1 > L) L = l + 1;
-            }
-            s.n_labels[t] = L;
-        }
+        memcpy(s.n_labels, job->n_labels, (size_t)S * sizeof(int));
+        memcpy(s.gain, job->gain, ((size_t)n + 1) * sizeof(double));
     }
     rng_t rng;
-    rng_seed(&rng, seed);
-    *best_loss = INFINITY;
-    const int starts = n_draw_starts < S ? n_draw_starts : S;
-    for (int run = 0; status == MS_OK && run < n_runs + starts; run++) {
-        if (run < n_runs) {
-            /* Sequential allocation in a random order (SALSO's start). */
-            for (int i = 0; i < n; i++) s.label[i] = -1;
-            s.n_clusters = 0;
-            status = search_tables(&s, n < 16 ? n : 16);
-            if (status) break;
+    rng_seed(&rng, rng_derive_seed(job->seed, (uint64_t)run));
+    if (status == MS_OK && run < job->n_runs) {
+        /* Sequential allocation in a random order (SALSO's start). */
+        for (int i = 0; i < n; i++) s.label[i] = -1;
+        s.n_clusters = 0;
+        status = search_tables(&s, n < 16 ? n : 16);
+        if (status == MS_OK) {
             shuffle(order, n, &rng);
             for (int j = 0; j < n && status == MS_OK; j++)
-                if (search_place(&s, order[j], -1, loss) < 0) status = MS_ERR_NOMEM;
-        } else {
-            /* Start from a draw, evenly spaced over the sample. */
-            const int t = (int)(((long)(run - n_runs) * S) / starts);
-            for (int i = 0; i < n; i++) s.label[i] = label_draws_get(draws, t, i);
-            s.n_clusters = s.n_labels[t];
-            status = search_tables(&s, s.n_clusters + 1 < n ? s.n_clusters + 1 : n);
+                if (search_place(&s, order[j], -1, job->loss) < 0) status = MS_ERR_NOMEM;
         }
-        if (status == MS_OK) status = search_sweeps(&s, order, max_sweeps, loss, &rng);
-        if (status) break;
+    } else if (status == MS_OK) {
+        /* Start from a draw, evenly spaced over the sample. */
+        const int t = (int)(((long)(run - job->n_runs) * S) / job->n_starts);
+        for (int i = 0; i < n; i++) s.label[i] = label_draws_get(draws, t, i);
+        s.n_clusters = s.n_labels[t];
+        status = search_tables(&s, s.n_clusters + 1 < n ? s.n_clusters + 1 : n);
+    }
+    if (status == MS_OK)
+        status = search_sweeps(&s, order, job->max_sweeps, job->loss, &rng);
+    if (status == MS_OK) {
         relabel_first_appearance(s.label, n, map);
-        status = partition_draw_losses(draws, s.label, loss, losses);
-        if (status) break;
+        status = partition_draw_losses(draws, s.label, job->loss, losses);
+    }
+    if (status == MS_OK) {
         double expected = 0;
         for (int t = 0; t < S; t++) expected += draws->weight[t] * losses[t];
-        if (expected < *best_loss - 1e-12 * (1 + fabs(expected))) {
-            *best_loss = expected;
-            memcpy(best, s.label, (size_t)n * sizeof(int));
-        }
+        job->expected[run] = expected;
     }
+    s.label = NULL; /* owned by the job */
     search_free(&s);
     free(order);
     free(map);
     free(losses);
+    return status;
+}
+
+int partition_search(const label_draws_t *draws, int loss, int n_runs,
+                     int n_draw_starts, int max_sweeps, uint64_t seed,
+                     int n_threads, int *best, double *best_loss) {
+    const int n = draws->n, S = draws->n_draws;
+    const int starts = n_draw_starts < S ? n_draw_starts : S;
+    const int total = n_runs + starts;
+    int *n_labels = malloc((size_t)S * sizeof(int) + 1);
+    double *gain = malloc(((size_t)n + 1) * sizeof(double));
+    int *result = malloc((size_t)total * (size_t)n * sizeof(int) + 1);
+    double *expected = malloc((size_t)total * sizeof(double) + 1);
+    /* Each row's labels over the draws, contiguous: a move reads them all. */
+    int *by_row = malloc((size_t)n * (size_t)S * sizeof(int) + 1);
+    int status = n_labels && gain && result && expected && by_row ? MS_OK : MS_ERR_NOMEM;
+    if (status == MS_OK) {
+        for (int x = 0; x <= n; x++)
+            gain[x] = loss == LOSS_VI ? xlog2x(x + 1) - xlog2x(x) : 2.0 * x + 1;
+        for (int t = 0; t < S; t++) {
+            int L = 0;
+            for (int i = 0; i < n; i++) {
+                const int l = label_draws_get(draws, t, i);
+                by_row[(size_t)i * S + t] = l;
+                if (l + 1 > L) L = l + 1;
+            }
+            n_labels[t] = L;
+        }
+        search_job_t job = {draws, loss, n_runs, starts, max_sweeps, seed,
+                            n_labels, by_row, gain, result, expected};
+        status = parallel_for(total, n_threads, search_unit, &job, NULL, NULL);
+    }
+    if (status == MS_OK) {
+        /* The best run, ties to the first: the same for any thread count. */
+        int winner = 0;
+        for (int r = 1; r < total; r++)
+            if (expected[r] < expected[winner] - 1e-12 * (1 + fabs(expected[winner])))
+                winner = r;
+        *best_loss = expected[winner];
+        memcpy(best, result + (size_t)winner * n, (size_t)n * sizeof(int));
+    }
+    free(n_labels);
+    free(by_row);
+    free(gain);
+    free(result);
+    free(expected);
     return status;
 }

@@ -41,11 +41,13 @@ int partition_draw_losses(const label_draws_t *draws, const int *labels,
 
 /* Searches: n_runs sequential allocations in random orders plus starts
  * from up to `n_draw_starts` draws, each followed by sweeps of single-row
- * moves (at most max_sweeps) until none lowers the expected loss. Writes
- * the best partition (labels 0, 1, ... by first appearance) and its
- * expected loss. MS_OK or MS_ERR_NOMEM. */
+ * moves (at most max_sweeps) until none lowers the expected loss. Each
+ * search has its own stream (derived from `seed` and its index) and runs
+ * on one of up to n_threads threads; the best (ties: the first) is the
+ * same for any thread count. Writes the best partition (labels 0, 1, ...
+ * by first appearance) and its expected loss. MS_OK or MS_ERR_NOMEM. */
 int partition_search(const label_draws_t *draws, int loss, int n_runs,
                      int n_draw_starts, int max_sweeps, uint64_t seed,
-                     int *best, double *best_loss);
+                     int n_threads, int *best, double *best_loss);
 
 #endif

@@ -160,7 +160,7 @@ static const double *draw_weights(SEXP weights, int T) {
 
 SEXP C_partition_search(SEXP labels, SEXP n_rows, SEXP label_bytes,
                         SEXP weights, SEXP loss, SEXP runs, SEXP draw_starts,
-                        SEXP max_sweeps, SEXP seed_arg) {
+                        SEXP max_sweeps, SEXP seed_arg, SEXP threads) {
     label_draws_t x;
     const int T = label_draws_arg(labels, n_rows, label_bytes, &x);
     if (T < 1) Rf_error("there are no draws to summarise.");
@@ -178,7 +178,9 @@ SEXP C_partition_search(SEXP labels, SEXP n_rows, SEXP label_bytes,
     const uint64_t seed = (uint64_t)seed_value;
     SEXP best = PROTECT(Rf_allocVector(INTSXP, x.n));
     double expected = 0;
+    const int n_threads = Rf_asInteger(threads);
     const int status = partition_search(&x, l, n_runs, n_starts, sweeps, seed,
+                                        n_threads > 0 ? n_threads : 1,
                                         INTEGER(best), &expected);
     stop_on_status(status, "point_partition()");
     for (int i = 0; i < x.n; i++) INTEGER(best)[i] += 1;
