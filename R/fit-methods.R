@@ -338,6 +338,7 @@ predict.microscopes_fit <- function(object, newdata = NULL,
 }
 
 #' @rdname predict.microscopes_fit
+#' @importFrom stats fitted predict update
 #' @export
 fitted.microscopes_fit <- function(object, ...) {
   check_dots_empty(..., call = sys.call())

@@ -302,3 +302,26 @@ test_that("dpmixture() and run() name the argument that is wrong", {
   expect_s3_class(err, "microscopes_error_argument")
   expect_s3_class(err, "microscopes_error")
 })
+
+test_that("Ctrl-C returns the fit so far, with a warning, and update() continues it", {
+  skip_on_os("windows")
+  skip_on_cran()
+  Y <- make_binary_data(n = 3000, D = 200, n_prototypes = 8, noise = 0.2, seed = 5)
+  # A real SIGINT, sent by a child process while the main thread waits in C.
+  system(sprintf("sh -c 'sleep 1; kill -INT %d' >/dev/null 2>&1 &", Sys.getpid()))
+  started <- Sys.time()
+  expect_warning(fit <- dpmixture(Y, chains = 3, iter = 100000, warmup = 2, seed = 1,
+                                  threads = 2, progress = FALSE),
+                 "Interrupted: the fit holds the draws so far")
+  expect_lt(as.numeric(difftime(Sys.time(), started, units = "secs")), 30)
+  expect_s3_class(fit, "microscopes_fit")
+  expect_true(all(fit$iterations < 100000L))
+  df <- as.data.frame(fit)
+  for (j in 1:3) {
+    expect_identical(sum(df$chain == j), as.integer(max(0, fit$iterations[j] - 2)))
+    expect_identical(sum(fit$states[[j]]$group_sizes), 3000L)
+  }
+  more <- update(fit, iter = 1, progress = FALSE)
+  expect_identical(more$iterations, fit$iterations + 1L)
+  expect_identical(nrow(as.data.frame(more)), nrow(df) + 3L)
+})
