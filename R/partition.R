@@ -23,9 +23,13 @@
 #'   with \eqn{f(x) = x \log_2 x}{f(x) = x log2(x)}, and
 #'   \eqn{Binder(c, c') = \frac{1}{n^2}[\sum_k n_k^2 + \sum_l m_l^2 - 2 \sum_{kl} N_{kl}^2]}{Binder(c, c') = (1/n^2) [sum_k n_k^2 + sum_l m_l^2 - 2 sum_kl N_kl^2]},
 #'   the share of ordered pairs of rows on which the partitions disagree.
-#'   A move is scored from per-draw contingency tables in
-#'   \eqn{O(S K)}{O(S K)} time for \eqn{S} draws and \eqn{K} clusters; no
-#'   \eqn{n \times n}{n x n} matrix is formed, for any \eqn{n}.
+#'   A move of a row is scored from the non-zero cells \eqn{N_{kl}}{N_kl}
+#'   of the row's cluster \eqn{l} in each draw (sparse contingency tables),
+#'   in time proportional to the number of draws times the few clusters
+#'   that overlap \eqn{l}; memory is \eqn{3 S n}{3 S n} integers for
+#'   \eqn{S} draws and \eqn{n} rows (plus \eqn{2 S n}{2 S n} per extra
+#'   thread), and no \eqn{n \times n}{n x n} matrix is formed, for any
+#'   \eqn{n}.
 #' * `loss = "least_squares"` is Dahl's (2006) least-squares clustering:
 #'   the draw \eqn{c} minimising
 #'   \eqn{\sum_{i,j} (\delta_{ij}(c) - \pi_{ij})^2}{sum_ij (delta_ij(c) - pi_ij)^2},

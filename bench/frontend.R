@@ -57,3 +57,17 @@ cat(sprintf("  overhead: median of per-pair ratios %.4f (%+.2f%%)\n",
             stats::median(recorded / plain), 100 * (stats::median(recorded / plain) - 1)))
 cat(sprintf("  memory per kept draw: %.0f bytes (2 n + 16 D = %d); 1,000 draws: %.1f MB\n",
             bytes, 2L * nrow(Y) + 16L * ncol(Y), 1000 * bytes / 1e6))
+
+# ---- summaries of a fit on MNIST: a short fit, 2 chains x 20 kept draws ----
+# (the search, log_lik() and partition_draws() scale linearly in the draws)
+set.seed(1)
+t_fit <- system.time(fit <- dpmixture(Y, chains = 2, iter = 40, warmup = 20, threads = 2,
+                                      progress = FALSE))[["elapsed"]]
+S <- nrow(as.data.frame(fit))
+K <- stats::median(as.data.frame(fit)$n_groups)
+t_draws <- system.time(z <- partition_draws(fit))[["elapsed"]]
+t_ll <- system.time(ll <- log_lik(fit, threads = 2))[["elapsed"]]
+t_pp <- system.time(pp <- point_partition(fit, threads = 2))[["elapsed"]]
+cat(sprintf("\nMNIST fit, 2 chains x %d kept draws (median K %.0f), dpmixture() %.1f s:\n", S / 2, K, t_fit))
+cat(sprintf("  partition_draws() %.3f s; log_lik() %.2f s; point_partition() (VI, 8 runs + 4 draw starts, 2 threads) %.1f s, %d clusters\n",
+            t_draws, t_ll, t_pp, max(pp)))

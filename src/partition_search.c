@@ -80,72 +80,65 @@ int partition_draw_losses(const label_draws_t *draws, const int *labels,
 }
 
 /* The search's working memory: the candidate partition, its cluster sizes
- * and, per draw t, a table[t][l][k] of the rows in the draw's cluster l
- * and the candidate's cluster k (k < cap). */
+ * and, per draw t and cluster l of the draw, the list of the candidate's
+ * clusters that share rows with l, with the number of rows shared
+ * (N_kl > 0). A row of draw cluster l can only meet the candidate clusters
+ * in that list, so scoring a move costs O(draws x overlaps), not
+ * O(draws x K); the list of (t, l) has room for the m_l rows of l. */
 typedef struct {
     const label_draws_t *draws;
     const int *by_row;          /* n x n_draws: row i's label in each draw */
-    int n, cap, n_clusters;     /* clusters 0..n_clusters-1, some may be empty */
+    const size_t *draw_offset;  /* n_draws: first (t, l) index of draw t */
+    const size_t *list_start;   /* per (t, l): where its list starts */
+    int n, n_clusters;          /* clusters 0..n_clusters-1, some may be empty */
     int *label;                 /* n: candidate cluster of each row, or -1 */
-    int *size;                  /* cap */
-    size_t *offset;             /* n_draws: where draw t's table starts */
-    int *n_labels;              /* n_draws: K' of draw t */
-    int *table;
-    double *gain;               /* n + 1: marginal cost of one more row */
-    double *cost;               /* cap + 1: scratch */
+    int *size;                  /* n + 1 */
+    int *list_len;              /* per (t, l) */
+    int *list_k, *list_count;   /* n_draws x n: the lists */
+    const double *gain;         /* g(x) - g(0): marginal cost of a shared row */
+    double *cost;               /* n + 1: scratch */
 } search_t;
 
 static void search_free(search_t *s) {
-    free(s->label);
     free(s->size);
-    free(s->offset);
-    free(s->n_labels);
-    free(s->table);
-    free(s->gain);
+    free(s->list_len);
+    free(s->list_k);
+    free(s->list_count);
     free(s->cost);
-}
-
-/* (Re)builds the tables with room for `cap` clusters from s->label. */
-static int search_tables(search_t *s, int cap) {
-    const label_draws_t *d = s->draws;
-    size_t total = 0;
-    for (int t = 0; t < d->n_draws; t++) {
-        s->offset[t] = total;
-        total += (size_t)s->n_labels[t] * (size_t)cap;
-    }
-    int *table = calloc(total + 1, sizeof(int));
-    int *size = calloc((size_t)cap + 1, sizeof(int));
-    double *cost = malloc(((size_t)cap + 1) * sizeof(double));
-    if (!table || !size || !cost) {
-        free(table);
-        free(size);
-        free(cost);
-        return MS_ERR_NOMEM;
-    }
-    free(s->table);
-    free(s->size);
-    free(s->cost);
-    s->table = table;
-    s->size = size;
-    s->cost = cost;
-    s->cap = cap;
-    for (int i = 0; i < s->n; i++) {
-        const int k = s->label[i];
-        if (k < 0) continue;
-        s->size[k]++;
-        const int *lab = s->by_row + (size_t)i * d->n_draws;
-        for (int t = 0; t < d->n_draws; t++)
-            s->table[s->offset[t] + (size_t)lab[t] * cap + k]++;
-    }
-    return MS_OK;
 }
 
 static void search_move(search_t *s, int i, int k, int delta) {
     const label_draws_t *d = s->draws;
     s->size[k] += delta;
     const int *lab = s->by_row + (size_t)i * d->n_draws;
-    for (int t = 0; t < d->n_draws; t++)
-        s->table[s->offset[t] + (size_t)lab[t] * s->cap + k] += delta;
+    for (int t = 0; t < d->n_draws; t++) {
+        const size_t at = s->draw_offset[t] + (size_t)lab[t];
+        int *ks = s->list_k + s->list_start[at], *cs = s->list_count + s->list_start[at];
+        const int len = s->list_len[at];
+        int j = 0;
+        while (j < len && ks[j] != k) j++;
+        if (delta > 0) {
+            if (j == len) {
+                ks[j] = k;
+                cs[j] = 1;
+                s->list_len[at]++;
+            } else {
+                cs[j]++;
+            }
+        } else if (--cs[j] == 0) {
+            ks[j] = ks[len - 1];
+            cs[j] = cs[len - 1];
+            s->list_len[at]--;
+        }
+    }
+}
+
+/* Empties the candidate and its lists, then adds the rows with a label. */
+static void search_reset(search_t *s, size_t n_lists) {
+    memset(s->list_len, 0, n_lists * sizeof(int));
+    memset(s->size, 0, ((size_t)s->n + 1) * sizeof(int));
+    for (int i = 0; i < s->n; i++)
+        if (s->label[i] >= 0) search_move(s, i, s->label[i], +1);
 }
 
 /* Puts the unallocated row i in the cluster of least expected loss given
@@ -159,22 +152,20 @@ static int search_place(search_t *s, int i, int current, int loss) {
             empty = k;
             break;
         }
-    if (empty < 0) {
-        if (s->n_clusters == s->cap) {
-            int cap = 2 * s->cap < s->n ? 2 * s->cap : s->n;
-            if (search_tables(s, cap) != MS_OK) return -1;
-        }
-        empty = s->n_clusters++;
-    }
-    for (int k = 0; k < s->n_clusters; k++) {
-        const double m = s->size[k];
-        s->cost[k] = loss == LOSS_VI ? xlog2x(m + 1) - xlog2x(m) : 2 * m + 1;
+    if (empty < 0) empty = s->n_clusters++;  /* at most n: row i is unallocated */
+    /* The size term: f(m + 1) - f(m), which for VI is the gain table. */
+    if (loss == LOSS_VI) {
+        for (int k = 0; k < s->n_clusters; k++) s->cost[k] = s->gain[s->size[k]];
+    } else {
+        for (int k = 0; k < s->n_clusters; k++) s->cost[k] = 2.0 * s->size[k] + 1;
     }
     const int *lab = s->by_row + (size_t)i * d->n_draws;
     for (int t = 0; t < d->n_draws; t++) {
-        const int *row = s->table + s->offset[t] + (size_t)lab[t] * s->cap;
+        const size_t at = s->draw_offset[t] + (size_t)lab[t];
+        const int *ks = s->list_k + s->list_start[at], *cs = s->list_count + s->list_start[at];
+        const int len = s->list_len[at];
         const double w = 2 * d->weight[t];
-        for (int k = 0; k < s->n_clusters; k++) s->cost[k] -= w * s->gain[row[k]];
+        for (int j = 0; j < len; j++) s->cost[ks[j]] -= w * s->gain[cs[j]];
     }
     int best = current >= 0 ? current : empty;
     for (int k = 0; k < s->n_clusters; k++) {
@@ -224,6 +215,8 @@ typedef struct {
     uint64_t seed;
     const int *n_labels;
     const int *by_row;
+    const size_t *draw_offset, *list_start;
+    size_t n_lists;
     const double *gain;
     int *result;        /* n_runs + n_starts partitions of n */
     double *expected;   /* their expected losses */
@@ -239,38 +232,36 @@ static int search_unit(void *ctx, int run, int thread, parallel_pool_t *pool) {
     memset(&s, 0, sizeof(s));
     s.draws = draws;
     s.by_row = job->by_row;
+    s.draw_offset = job->draw_offset;
+    s.list_start = job->list_start;
+    s.gain = job->gain;
     s.n = n;
     s.label = job->result + (size_t)run * n;
-    s.offset = malloc((size_t)S * sizeof(size_t) + 1);
-    s.n_labels = malloc((size_t)S * sizeof(int) + 1);
-    s.gain = malloc(((size_t)n + 1) * sizeof(double));
+    s.size = malloc(((size_t)n + 1) * sizeof(int));
+    s.cost = malloc(((size_t)n + 1) * sizeof(double));
+    s.list_len = malloc(job->n_lists * sizeof(int) + 1);
+    s.list_k = malloc((size_t)S * (size_t)n * sizeof(int) + 1);
+    s.list_count = malloc((size_t)S * (size_t)n * sizeof(int) + 1);
     int *order = malloc((size_t)n * sizeof(int));
     int *map = malloc((size_t)n * sizeof(int));
     double *losses = malloc((size_t)S * sizeof(double) + 1);
-    int status = s.offset && s.n_labels && s.gain && order && map && losses
-                     ? MS_OK : MS_ERR_NOMEM;
-    if (status == MS_OK) {
-        memcpy(s.n_labels, job->n_labels, (size_t)S * sizeof(int));
-        memcpy(s.gain, job->gain, ((size_t)n + 1) * sizeof(double));
-    }
+    int status = s.size && s.cost && s.list_len && s.list_k && s.list_count &&
+                 order && map && losses ? MS_OK : MS_ERR_NOMEM;
     rng_t rng;
     rng_seed(&rng, rng_derive_seed(job->seed, (uint64_t)run));
     if (status == MS_OK && run < job->n_runs) {
         /* Sequential allocation in a random order (SALSO's start). */
         for (int i = 0; i < n; i++) s.label[i] = -1;
         s.n_clusters = 0;
-        status = search_tables(&s, n < 16 ? n : 16);
-        if (status == MS_OK) {
-            shuffle(order, n, &rng);
-            for (int j = 0; j < n && status == MS_OK; j++)
-                if (search_place(&s, order[j], -1, job->loss) < 0) status = MS_ERR_NOMEM;
-        }
+        search_reset(&s, job->n_lists);
+        shuffle(order, n, &rng);
+        for (int j = 0; j < n; j++) search_place(&s, order[j], -1, job->loss);
     } else if (status == MS_OK) {
         /* Start from a draw, evenly spaced over the sample. */
         const int t = (int)(((long)(run - job->n_runs) * S) / job->n_starts);
         for (int i = 0; i < n; i++) s.label[i] = label_draws_get(draws, t, i);
-        s.n_clusters = s.n_labels[t];
-        status = search_tables(&s, s.n_clusters + 1 < n ? s.n_clusters + 1 : n);
+        s.n_clusters = job->n_labels[t];
+        search_reset(&s, job->n_lists);
     }
     if (status == MS_OK)
         status = search_sweeps(&s, order, job->max_sweeps, job->loss, &rng);
@@ -283,7 +274,6 @@ static int search_unit(void *ctx, int run, int thread, parallel_pool_t *pool) {
         for (int t = 0; t < S; t++) expected += draws->weight[t] * losses[t];
         job->expected[run] = expected;
     }
-    s.label = NULL; /* owned by the job */
     search_free(&s);
     free(order);
     free(map);
@@ -303,10 +293,15 @@ int partition_search(const label_draws_t *draws, int loss, int n_runs,
     double *expected = malloc((size_t)total * sizeof(double) + 1);
     /* Each row's labels over the draws, contiguous: a move reads them all. */
     int *by_row = malloc((size_t)n * (size_t)S * sizeof(int) + 1);
-    int status = n_labels && gain && result && expected && by_row ? MS_OK : MS_ERR_NOMEM;
+    size_t *draw_offset = malloc((size_t)S * sizeof(size_t) + 1);
+    int status = n_labels && gain && result && expected && by_row && draw_offset
+                     ? MS_OK : MS_ERR_NOMEM;
+    size_t *list_start = NULL;
+    size_t n_lists = 0;
     if (status == MS_OK) {
+        /* g(x) - g(0): the g(0) terms are the same for every cluster. */
         for (int x = 0; x <= n; x++)
-            gain[x] = loss == LOSS_VI ? xlog2x(x + 1) - xlog2x(x) : 2.0 * x + 1;
+            gain[x] = loss == LOSS_VI ? xlog2x(x + 1) - xlog2x(x) : 2.0 * x;
         for (int t = 0; t < S; t++) {
             int L = 0;
             for (int i = 0; i < n; i++) {
@@ -315,9 +310,26 @@ int partition_search(const label_draws_t *draws, int loss, int n_runs,
                 if (l + 1 > L) L = l + 1;
             }
             n_labels[t] = L;
+            draw_offset[t] = n_lists;
+            n_lists += (size_t)L;
+        }
+        /* Each (t, l) list has room for the m_l rows of cluster l. */
+        list_start = calloc(n_lists + 1, sizeof(size_t));
+        if (list_start == NULL) status = MS_ERR_NOMEM;
+    }
+    if (status == MS_OK) {
+        size_t *count = list_start;  /* sizes first, then offsets */
+        for (int t = 0; t < S; t++)
+            for (int i = 0; i < n; i++) count[draw_offset[t] + by_row[(size_t)i * S + t]]++;
+        size_t next = 0;
+        for (size_t j = 0; j < n_lists; j++) {
+            const size_t m = count[j];
+            list_start[j] = next;
+            next += m;
         }
         search_job_t job = {draws, loss, n_runs, starts, max_sweeps, seed,
-                            n_labels, by_row, gain, result, expected};
+                            n_labels, by_row, draw_offset, list_start, n_lists,
+                            gain, result, expected};
         status = parallel_for(total, n_threads, search_unit, &job, NULL, NULL);
     }
     if (status == MS_OK) {
@@ -331,6 +343,8 @@ int partition_search(const label_draws_t *draws, int loss, int n_runs,
     }
     free(n_labels);
     free(by_row);
+    free(draw_offset);
+    free(list_start);
     free(gain);
     free(result);
     free(expected);

@@ -11,7 +11,8 @@
  *                   twice the share of the n^2 ordered pairs of rows on
  *                   which c and c' disagree (Binder 1978, equal costs).
  * Moving one row changes one n_k and one N_kl per draw, so a move is scored
- * from per-draw contingency tables (draws x K' x K entries) in O(draws x K)
+ * from the non-zero N_kl of the row's cluster l in each draw, kept as
+ * sparse lists (2 x draws x n integers per search), in O(draws x overlaps)
  * time, with no n x n matrix. */
 #ifndef MICROSCOPES_PARTITION_SEARCH_H
 #define MICROSCOPES_PARTITION_SEARCH_H

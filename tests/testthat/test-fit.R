@@ -325,3 +325,17 @@ test_that("Ctrl-C returns the fit so far, with a warning, and update() continues
   expect_identical(more$iterations, fit$iterations + 1L)
   expect_identical(nrow(as.data.frame(more)), nrow(df) + 3L)
 })
+
+test_that("above 65,536 rows the labels take 32 bits, and read back the same", {
+  skip_on_cran()
+  Y <- cbind(rep(c(TRUE, FALSE), 35000), rep(c(TRUE, TRUE, FALSE, FALSE), 17500))
+  kc <- list(assign_kernel())
+  fit <- dpmixture(Y, chains = 1, iter = 2, warmup = 0, kernels = kc, seed = 1,
+                   init = NULL, progress = FALSE)
+  expect_identical(fit$draws[[1]]$label_bytes, 4L)
+  expect_identical(length(fit$draws[[1]]$labels), 2L * 70000L * 4L)
+  z <- partition_draws(fit)
+  a <- assignments(fit$states[[1]])
+  expect_identical(z[2, ], match(a, unique(a)))
+  expect_identical(apply(z, 1, max), as.data.frame(fit)$n_groups)
+})
