@@ -273,9 +273,14 @@ test_that("chains on a parallel cluster or a future plan give the local draws", 
   more <- update(remote, iter = 2, progress = FALSE)
   expect_identical(nrow(partition_draws(more)), 3L * 8L)
   skip_if_not_installed("future.apply")
-  future::plan(future::sequential)
+  old_plan <- future::plan(future::sequential)
+  withr::defer(future::plan(old_plan))
   fut <- dpmixture(fit_Y, chains = 3, iter = 12, seed = 11, cluster = "future")
   expect_identical(partition_draws(fut), partition_draws(local))
+  future::plan(future::multisession, workers = 2)
+  fut2 <- dpmixture(fit_Y, chains = 3, iter = 12, seed = 11, cluster = "future")
+  expect_identical(partition_draws(fut2), partition_draws(local))
+  expect_identical(as.data.frame(fut2), as.data.frame(local))
 })
 
 test_that("dpmixture() and run() name the argument that is wrong", {
