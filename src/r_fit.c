@@ -127,7 +127,9 @@ SEXP C_draws_log_lik(SEXP view, SEXP labels, SEXP label_bytes, SEXP hps,
     data_t data;
     data_from_view(view, &data);
     label_draws_t x;
-    const int T = label_draws_arg(labels, Rf_ScalarInteger(data.n), label_bytes, &x);
+    SEXP n_rows = PROTECT(Rf_ScalarInteger(data.n));
+    const int T = label_draws_arg(labels, n_rows, label_bytes, &x);
+    UNPROTECT(1);
     if (TYPEOF(hps) != REALSXP || Rf_nrows(hps) != T || Rf_ncols(hps) != 2 * data.D)
         Rf_error("feature hyperparameters of the draws must be a %d x %d "
                  "matrix (internal error).", T, 2 * data.D);
