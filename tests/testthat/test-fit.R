@@ -344,3 +344,34 @@ test_that("above 65,536 rows the labels take 32 bits, and read back the same", {
   expect_identical(z[2, ], match(a, unique(a)))
   expect_identical(apply(z, 1, max), as.data.frame(fit)$n_groups)
 })
+
+test_that("every generic works on the bundled house_votes data", {
+  data(house_votes, package = "microscopes", envir = environment())
+  expect_identical(dim(house_votes), c(435L, 16L))
+  expect_identical(sum(is.na(house_votes)), 392L)
+  expect_identical(levels(attr(house_votes, "party")), c("democrat", "republican"))
+  fit <- dpmixture(house_votes, chains = 2, iter = 60, seed = 1, progress = FALSE)
+  expect_output(print(fit), "435 rows x 16 binary features \\(392 entries missing\\)")
+  s <- summary(fit)
+  expect_identical(sum(s$sizes), 435L)
+  expect_identical(levels(s$profiles$feature), colnames(house_votes))
+  cl <- fitted(fit)
+  # the largest clusters are dominated by one party each
+  tab <- table(cl, attr(house_votes, "party"))
+  big <- tab[rowSums(tab) >= 50, , drop = FALSE]
+  expect_true(nrow(big) >= 2)
+  expect_true(all(apply(big, 1, max) / rowSums(big) > 0.75))
+  new <- house_votes[1:4, ]
+  new[, 9:16] <- NA
+  p <- predict(fit, new, type = "prob")
+  expect_equal(unname(rowSums(p)), rep(1, 4))
+  expect_identical(ncol(p), max(cl) + 1L)
+  expect_true(all(is.finite(predict(fit, new, type = "density"))))
+  expect_identical(dim(log_lik(fit)), c(60L, 435L))
+  expect_identical(nobs(fit), 435L)
+  expect_identical(nrow(as.data.frame(fit)), 60L)
+  expect_named(as.data.frame(fit)[1:5], c("chain", "iteration", "n_groups", "alpha", "log_joint"))
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off())
+  for (type in c("trace", "psm", "profiles", "k")) expect_invisible(plot(fit, type = type))
+})
