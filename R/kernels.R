@@ -156,7 +156,7 @@ check_features <- function(features, call = caller_call()) {
 #' @param grid For `grid_feature_hp_kernel()`: a matrix or data frame with
 #'   columns `alpha` and `beta` (the grid points) and optionally `weight`
 #'   (prior probabilities, default uniform).
-#' @param proposals Split-merge proposals per iteration.
+#' @param proposals Split-merge proposals per iteration (at most 1,000,000).
 #' @param method How a split is proposed: `"restricted_gibbs"` or `"sams"`.
 #' @param launch_scans For `"restricted_gibbs"`: restricted Gibbs scans
 #'   that move the random launch split before the scan that is the proposal.
@@ -243,8 +243,8 @@ split_merge_kernel <- function(proposals = 50,
   }
   method <- method[1]
   if (!is.numeric(proposals) || length(proposals) != 1L || is.na(proposals) ||
-      proposals < 0 || proposals != round(proposals) || proposals > .Machine$integer.max) {
-    abort_arg("proposals", sprintf("must be a single whole number >= 0, not %s.",
+      proposals < 0 || proposals != round(proposals) || proposals > 1e6) {
+    abort_arg("proposals", sprintf("must be a single whole number between 0 and 1000000, not %s.",
                                    describe_value(proposals)))
   }
   if (!is.numeric(launch_scans) || length(launch_scans) != 1L || is.na(launch_scans) ||

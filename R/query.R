@@ -1,5 +1,5 @@
-# Posterior-predictive queries on new rows, co-clustering frequencies and a
-# least-squares point partition, over the latent states of one or more chains.
+# Posterior-predictive queries on new rows and co-clustering frequencies,
+# over the latent states of one or more chains.
 # Each function checks and normalises its arguments, then makes one .Call
 # (src/r_query.c, src/query.c).
 
@@ -199,52 +199,6 @@ zmatrix <- function(infers, weights = NULL, threads = NULL) {
   w <- query_weights(weights, length(states$states), call = call)
   threads <- resolve_threads(threads, call = call)
   .Call(C_query_zmatrix, states$labels, w, threads)
-}
-
-#' A representative partition of the rows
-#'
-#' Chooses, among the partitions of the latent states in `infers`, the one
-#' that best summarises them. `method = "least_squares"` is Dahl's (2006)
-#' least-squares clustering: the partition \eqn{c} minimising
-#' \eqn{\sum_{i,j} (\delta_{ij}(c) - \pi_{ij})^2}{sum_ij (delta_ij(c) - pi_ij)^2},
-#' where \eqn{\delta_{ij}(c)}{delta_ij(c)} is 1 if rows \eqn{i} and \eqn{j}
-#' share a group in \eqn{c} and \eqn{\pi}{pi} is the co-clustering matrix of
-#' [zmatrix()]. The loss is computed from the contingency tables between
-#' pairs of partitions, in \eqn{O(S^2 n)}{O(S^2 n)} time and \eqn{O(S n)}{O(S n)}
-#' memory for \eqn{S} states and \eqn{n} rows, without an \eqn{n \times n}{n x n}
-#' matrix. Ties go to the first state.
-#'
-#' @inheritParams zmatrix
-#' @param weights Optional non-negative weights of the states (normalised to
-#'   sum to 1), used for the co-clustering matrix \eqn{\pi}{pi}; `NULL`
-#'   weighs them equally.
-#' @param method `"least_squares"`, the only method so far.
-#' @return An integer vector of length `n`: the group of each row, numbered
-#'   `1, 2, ...` in order of first appearance.
-#' @references Dahl, D. B. (2006). Model-based clustering for expression data
-#'   via a Dirichlet process mixture model. In *Bayesian Inference for Gene
-#'   Expression and Proteomics*, Cambridge University Press, 201-218.
-#' @seealso [zmatrix()]
-#' @examples
-#' set.seed(1)
-#' Y <- matrix(runif(12 * 4) < 0.5, 12, 4)
-#' defn <- model_definition(nrow(Y), rep(list(beta_bernoulli()), ncol(Y)))
-#' view <- dataview(Y)
-#' infers <- lapply(1:4, function(i) initialize_state(defn, view))
-#' point_partition(infers)
-#' @export
-point_partition <- function(infers, method = "least_squares", weights = NULL) {
-  call <- sys.call()
-  if (!is.character(method) || length(method) != 1L || is.na(method) ||
-      method != "least_squares") {
-    abort_arg("method", sprintf("must be \"least_squares\", not %s.",
-                                describe_value(method)), call = call)
-  }
-  states <- query_states(infers, same_n = TRUE, call = call)
-  w <- query_weights(weights, length(states$states), call = call)
-  loss <- .Call(C_query_ls_loss, states$labels, w)
-  best <- which.min(loss)
-  states$labels[[best]] + 1L
 }
 
 # ---------------------------------------------------------------------------

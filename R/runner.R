@@ -118,7 +118,8 @@ parallel_runner <- function(runners, threads = NULL) {
 #'
 #' @param r A runner or a parallel runner.
 #' @param niters Number of iterations, a whole number >= 0.
-#' @param ... Unused.
+#' @param ... Unused; an error if not empty (so that a misspelt argument
+#'   is not silently ignored).
 #' @return `r`, invisibly, advanced in place.
 #' @examples
 #' set.seed(1)
@@ -136,12 +137,14 @@ run.default <- function(r, niters, ...) {
 
 #' @export
 run.microscopes_runner <- function(r, niters, ...) {
+  check_dots_empty(..., call = sys.call())
   run_runners(list(r), niters, threads = 1L)
   invisible(r)
 }
 
 #' @export
 run.microscopes_parallel_runner <- function(r, niters, ...) {
+  check_dots_empty(..., call = sys.call())
   run_runners(r$runners, niters, threads = resolve_threads(r$threads))
   invisible(r)
 }

@@ -4,7 +4,19 @@
 
 abort_arg <- function(arg, msg, call = caller_call()) {
   force(call)
-  stop(simpleError(sprintf("`%s` %s", arg, msg), call = call))
+  stop(microscopes_condition(sprintf("`%s` %s", arg, msg),
+                             class = "microscopes_error_argument", call = call))
+}
+
+# An error condition that a user can catch by class (`microscopes_error`,
+# or the finer `microscopes_error_argument`) and that prints like
+# simpleError: "Error in <call> : <message>". It keeps "simpleError" as its
+# first class, which is what it is (a message and a call): testthat's
+# snapshots name the first class, so snapshots of errors made before the
+# classes existed (here and on other branches) stay valid.
+microscopes_condition <- function(message, class, call = NULL) {
+  structure(class = c("simpleError", class, "microscopes_error", "error", "condition"),
+            list(message = message, call = call))
 }
 
 caller_call <- function(n = 2) {

@@ -4,6 +4,7 @@
 #include <time.h>
 #include "alloc.h"
 #include "chain.h"
+#include "draws.h"
 #include "score.h"
 #include "state_group.h"
 #include "status.h"
@@ -76,6 +77,7 @@ void chain_free(chain_t *chain) {
     free(chain->trace_alpha);
     free(chain->trace_log_joint);
     free(chain->trace_split_merge);
+    draws_free(chain->recorder);
     memset(chain, 0, sizeof(*chain));
 }
 
@@ -180,6 +182,13 @@ int chain_iterate(chain_t *chain) {
         if (status) return status;
     }
     const int status = trace_append(chain);
+    int status = trace_append(chain);
+    if (status == MS_OK && chain->recorder != NULL)
+        status = draws_record(chain->recorder, &chain->state,
+                              chain->trace_log_joint[chain->trace_length - 1]);
+    /* The state has moved: a failure here (a non-finite log joint, or no
+     * memory for the draw) leaves a trace or draws that no longer match it,
+     * so the chain refuses to go on. */
     if (status) chain->failed = status;
     return status;
 }

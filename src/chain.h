@@ -34,6 +34,9 @@ typedef struct {
      * refuses to run again. An out-of-memory failure stops the chain
      * before the move that needed memory, so it may go on. */
     int failed;
+    /* Optional recorder of kept draws (draws.h, dpmixture()), owned; it
+     * sees the state after each iteration's trace entry. */
+    struct draws *recorder;
 } chain_t;
 
 /* Takes ownership of `kernels` (also on failure). The state must already be

@@ -20,6 +20,19 @@ SEXP C_query_predictive(SEXP x, SEXP states, SEXP kind, SEXP draw_state,
 SEXP C_query_zmatrix(SEXP labels, SEXP weights, SEXP threads);
 SEXP C_query_ls_loss(SEXP labels, SEXP weights);
 SEXP C_test_fail_alloc(SEXP k);
+/* r_fit.c: the front end */
+SEXP C_runner_record(SEXP ptr, SEXP iteration, SEXP warmup, SEXP thin,
+                     SEXP expected);
+SEXP C_runner_take_draws(SEXP ptr);
+SEXP C_draws_labels(SEXP labels, SEXP n_rows, SEXP label_bytes);
+SEXP C_draws_pack(SEXP matrix, SEXP label_bytes);
+SEXP C_draws_log_lik(SEXP view, SEXP labels, SEXP label_bytes, SEXP hps,
+                     SEXP threads);
+SEXP C_partition_search(SEXP labels, SEXP n_rows, SEXP label_bytes,
+                        SEXP weights, SEXP loss, SEXP runs, SEXP draw_starts,
+                        SEXP max_sweeps, SEXP seed, SEXP threads);
+SEXP C_partition_losses(SEXP labels, SEXP n_rows, SEXP label_bytes,
+                        SEXP partition, SEXP loss);
 
 static const R_CallMethodDef call_methods[] = {
     {"pack_data", (DL_FUNC)&C_pack_data, 2},
@@ -38,6 +51,13 @@ static const R_CallMethodDef call_methods[] = {
     {"query_zmatrix", (DL_FUNC)&C_query_zmatrix, 3},
     {"query_ls_loss", (DL_FUNC)&C_query_ls_loss, 2},
     {"test_fail_alloc", (DL_FUNC)&C_test_fail_alloc, 1},
+    {"runner_record", (DL_FUNC)&C_runner_record, 5},
+    {"runner_take_draws", (DL_FUNC)&C_runner_take_draws, 1},
+    {"draws_labels", (DL_FUNC)&C_draws_labels, 3},
+    {"draws_pack", (DL_FUNC)&C_draws_pack, 2},
+    {"draws_log_lik", (DL_FUNC)&C_draws_log_lik, 5},
+    {"partition_search", (DL_FUNC)&C_partition_search, 10},
+    {"partition_losses", (DL_FUNC)&C_partition_losses, 5},
     {NULL, NULL, 0}
 };
 

@@ -22,6 +22,12 @@ enum {
     SPLIT_MERGE_SEQUENTIAL_LAUNCH = 2
 };
 
+/* Bounds on a split-merge kernel's work per iteration: a chain stops only
+ * between iterations, so an iteration must stay short enough for Ctrl-C to
+ * be heard (a fuzzed `proposals = .Machine$integer.max` ran for hours). */
+#define SPLIT_MERGE_MAX_PROPOSALS 1000000
+#define SPLIT_MERGE_MAX_LAUNCH_SCANS 1000
+
 enum {
     /* p(a, b) proportional to (a + b)^(-5/2) on [lower, upper]^2: the
      * datamicroscopes / Gelman et al. (BDA, 5.3) prior, on a bounded box

@@ -56,13 +56,17 @@ static void kernel_validate(SEXP spec, int D) {
             Rf_error("`kernel_config`: feature %d is not between 1 and %d.", d, D);
     }
     if (kind == KERNEL_SPLIT_MERGE) {
-        if (list_get_int(spec, "proposals", what) < 0)
-            Rf_error("`kernel_config`: `proposals` must be >= 0.");
+        const int proposals = list_get_int(spec, "proposals", what);
+        if (proposals < 0 || proposals > SPLIT_MERGE_MAX_PROPOSALS)
+            Rf_error("`kernel_config`: `proposals` must be between 0 and %d.",
+                     SPLIT_MERGE_MAX_PROPOSALS);
         const int method = list_get_int(spec, "method", what);
         if (method < SPLIT_MERGE_SAMS || method > SPLIT_MERGE_SEQUENTIAL_LAUNCH)
             Rf_error("`kernel_config`: unknown split-merge method %d.", method);
-        if (list_get_int(spec, "launch_scans", what) < 0)
-            Rf_error("`kernel_config`: `launch_scans` must be >= 0.");
+        const int scans = list_get_int(spec, "launch_scans", what);
+        if (scans < 0 || scans > SPLIT_MERGE_MAX_LAUNCH_SCANS)
+            Rf_error("`kernel_config`: `launch_scans` must be between 0 and %d.",
+                     SPLIT_MERGE_MAX_LAUNCH_SCANS);
         list_get_int(spec, "test_drop_proposal", what);
     }
     SEXP grid = list_get(spec, "grid");
@@ -465,3 +469,6 @@ SEXP C_runner_alive(SEXP ptr) {
     return Rf_ScalarLogical(TYPEOF(ptr) == EXTPTRSXP &&
                             R_ExternalPtrAddr(ptr) != NULL);
 }
+
+/* The chain of a runner, for the other glue files (r_fit.c). */
+chain_t *runner_chain(SEXP ptr) { return &runner_of(ptr)->chain; }

@@ -339,12 +339,13 @@ test_that("point_partition minimises Dahl's least-squares loss", {
     Y <- matrix(0, 15, 2)
     st <- lapply(parts, query_test_state, Y = Y)
     w <- withr::with_seed(seed, runif(8))
-    expect_identical(point_partition(st), relabel(parts[[dahl(parts, rep(1 / 8, 8))]]))
-    expect_identical(point_partition(st, weights = w),
+    expect_identical(as.vector(point_partition(st, method = "least_squares")), relabel(parts[[dahl(parts, rep(1 / 8, 8))]]))
+    expect_identical(as.vector(point_partition(st, loss = "least_squares", weights = w)),
                      relabel(parts[[dahl(parts, w / sum(w))]]))
   }
   # on tiny data, against the exact posterior
-  pp <- point_partition(tiny_post$states, weights = tiny_post$prob)
+  pp <- as.vector(point_partition(tiny_post$states, loss = "least_squares",
+                                  weights = tiny_post$prob))
   expect_identical(pp, relabel(tiny_post$partitions[[dahl(tiny_post$partitions,
                                                           tiny_post$prob)]]))
   expect_error(point_partition(tiny_post$states, method = "vi"), "`method`")
@@ -361,10 +362,13 @@ test_that("point_partition is the obvious one on well-separated data", {
   st <- c(lapply(c(1, 5, 13, 20), function(i) query_test_state(Y, noisy(i))),
           list(query_test_state(Y, truth)),
           list(query_test_state(Y, rep(1L, 20))))
-  pp <- point_partition(st)
+  pp <- as.vector(point_partition(st, loss = "least_squares"))
   expect_identical(pp, rep(1:2, each = 10))
+  for (loss in c("VI", "binder")) {
+    expect_identical(as.vector(point_partition(st, loss = loss)), rep(1:2, each = 10))
+  }
   # a valid partition: integers 1..K numbered by first appearance
-  pp2 <- point_partition(st[1])
+  pp2 <- as.vector(point_partition(st[1]))
   expect_type(pp2, "integer")
   expect_identical(pp2, match(pp2, unique(pp2)))
   # and the queries agree: given the two-group states, a new row with ink
@@ -388,7 +392,7 @@ test_that("on chains fitted to well-separated data, the summaries are obvious", 
   pr <- parallel_runner(runners)
   run(pr, 50)
   infers <- get_latents(pr)
-  expect_identical(point_partition(infers), rep(1:2, each = 15))
+  expect_identical(as.vector(point_partition(infers)), rep(1:2, each = 15))
   z <- zmatrix(infers)
   expect_true(all(z[1:15, 1:15] > 0.5) && all(z[16:30, 16:30] > 0.5))
   expect_true(all(z[1:15, 16:30] < 0.5))

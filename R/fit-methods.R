@@ -1,0 +1,389 @@
+# The generics R users reach for, on a microscopes_fit (R/fit.R).
+
+# ---------------------------------------------------------------------------
+# Convergence diagnostics
+
+# The kept draws of one scalar as an iterations x chains matrix (chains cut
+# to the shortest, as after an interrupt).
+draws_matrix <- function(fit, name) {
+  values <- lapply(fit$draws, function(d) as.double(d[[name]]))
+  len <- min(vapply(values, length, integer(1)))
+  vapply(values, function(v) v[seq_len(len)], numeric(len))
+}
+
+# Rank-normalised split R-hat and bulk/tail ESS (Vehtari et al. 2021) of K,
+# alpha and the log joint, from the posterior package.
+fit_diagnostics <- function(fit) {
+  params <- c(K = "n_groups", alpha = "alpha", log_joint = "log_joint")
+  out <- data.frame(parameter = names(params), median = NA_real_, q5 = NA_real_,
+                    q95 = NA_real_, rhat = NA_real_, ess_bulk = NA_real_,
+                    ess_tail = NA_real_)
+  scalars <- fit_scalars(fit)
+  have_posterior <- requireNamespace("posterior", quietly = TRUE)
+  for (j in seq_along(params)) {
+    x <- scalars[[params[j]]]
+    if (length(x) == 0L) next
+    q <- stats::quantile(x, c(0.5, 0.05, 0.95), names = FALSE, type = 7)
+    out[j, c("median", "q5", "q95")] <- q
+    if (have_posterior) {
+      m <- draws_matrix(fit, params[j])
+      if (nrow(m) >= 4L) {
+        out$rhat[j] <- suppressWarnings(posterior::rhat(m))
+        out$ess_bulk[j] <- suppressWarnings(posterior::ess_bulk(m))
+        out$ess_tail[j] <- suppressWarnings(posterior::ess_tail(m))
+      }
+    }
+  }
+  attr(out, "posterior") <- have_posterior
+  out
+}
+
+diagnostic_warnings <- function(diag) {
+  if (!isTRUE(attr(diag, "posterior"))) {
+    return("R-hat and ESS need the posterior package: install.packages(\"posterior\").")
+  }
+  out <- character(0)
+  bad_rhat <- diag$parameter[!is.na(diag$rhat) & diag$rhat > 1.01]
+  if (length(bad_rhat)) {
+    out <- c(out, sprintf("R-hat > 1.01 for %s: the chains have not mixed; run them longer with update().",
+                          paste(bad_rhat, collapse = ", ")))
+  }
+  low_ess <- diag$parameter[(!is.na(diag$ess_bulk) & diag$ess_bulk < 400) |
+                              (!is.na(diag$ess_tail) & diag$ess_tail < 400)]
+  if (length(low_ess)) {
+    out <- c(out, sprintf("Bulk or tail ESS < 400 for %s: the summaries may be unreliable; run the chains longer.",
+                          paste(low_ess, collapse = ", ")))
+  }
+  if (all(is.na(diag$rhat))) {
+    out <- c(out, "Too few draws per chain (< 4) for R-hat and ESS.")
+  }
+  out
+}
+
+fit_header <- function(fit) {
+  view <- fit$data
+  n_missing <- length(view$missing_feature)
+  kept <- vapply(fit$draws, function(d) length(d$iteration), integer(1))
+  c(sprintf("Data: %d rows x %d binary features%s", view$n, view$D,
+            if (n_missing > 0) sprintf(" (%d entries missing)", n_missing) else ""),
+    sprintf("Model: Dirichlet process mixture of %s", paste(
+      sprintf("%d %s", as.vector(table(fit$defn$models)), names(table(fit$defn$models))),
+      collapse = ", ")),
+    sprintf("Chains: %d x %s kept draws (iterations %s, warmup %d, thin %d); %.1f s",
+            fit$chains, if (length(unique(kept)) == 1L) kept[1] else paste(kept, collapse = "/"),
+            if (length(unique(fit$iterations)) == 1L) fit$iterations[1] else
+              paste(fit$iterations, collapse = "/"),
+            fit$warmup, fit$thin, fit$seconds))
+}
+
+format_diagnostics <- function(diag) {
+  fmt <- function(x, digits) ifelse(is.na(x), "NA", formatC(x, format = "f", digits = digits))
+  table <- data.frame(
+    median = c(fmt(diag$median[1], 0), fmt(diag$median[2:3], 2)),
+    `5%` = c(fmt(diag$q5[1], 0), fmt(diag$q5[2:3], 2)),
+    `95%` = c(fmt(diag$q95[1], 0), fmt(diag$q95[2:3], 2)),
+    `R-hat` = fmt(diag$rhat, 3), `ESS bulk` = fmt(diag$ess_bulk, 0),
+    `ESS tail` = fmt(diag$ess_tail, 0), check.names = FALSE,
+    row.names = c("K (groups)", "alpha", "log joint"))
+  utils::capture.output(print(table, right = TRUE))
+}
+
+#' Print, summarise and read a fit
+#'
+#' `print()` shows the data, the model, the chains and, for the number of
+#' groups K, the CRP concentration alpha and the log joint, the posterior
+#' median and 90% interval with the rank-normalised split R-hat and the
+#' bulk and tail effective sample sizes of the `posterior` package
+#' (Vehtari et al. 2021), and a warning line when R-hat > 1.01 or an ESS
+#' < 400. `summary()` adds the point partition ([point_partition()], VI
+#' loss), its cluster sizes and, per cluster and feature, the posterior mean
+#' profile: the probability that the feature is 1 in the cluster, given the
+#' rows of the cluster and the feature's beta hyperparameters averaged over
+#' the draws, as a data frame with columns `cluster`, `size`, `feature`,
+#' `statistic` and `value` (one row per cluster, feature and statistic, so
+#' that features of other kinds fit the same shape).
+#'
+#' `as.data.frame()` gives one row per kept draw with its chain, iteration,
+#' K, alpha, log joint and feature hyperparameters; `nobs()` the number of
+#' rows of the data.
+#'
+#' There is no `logLik()` method: the fit is a posterior sample, not a
+#' maximum-likelihood estimate with a number of parameters, so AIC and BIC
+#' do not apply; use [log_lik()] with the loo package instead.
+#'
+#' @param x,object A `microscopes_fit` from [dpmixture()].
+#' @param row.names,optional Ignored (for the generic).
+#' @param ... Unused.
+#' @return `print()`: `x`, invisibly. `summary()`: a
+#'   `summary.microscopes_fit` list with `diagnostics` (a data frame),
+#'   `partition`, `sizes` and `profiles`. `as.data.frame()`: a data frame.
+#'   `nobs()`: a whole number.
+#' @references Vehtari, A., Gelman, A., Simpson, D., Carpenter, B. and
+#'   Buerkner, P.-C. (2021). Rank-normalization, folding, and localization:
+#'   an improved R-hat for assessing convergence of MCMC. *Bayesian
+#'   Analysis* 16, 667-718. \doi{10.1214/20-BA1221}
+#' @examples
+#' data(house_votes)
+#' fit <- dpmixture(house_votes, chains = 2, iter = 200, seed = 1)
+#' print(fit)
+#' s <- summary(fit)
+#' s$sizes
+#' head(s$profiles)
+#' head(as.data.frame(fit)[, 1:5])
+#' nobs(fit)
+#' @name microscopes_fit-methods
+NULL
+
+#' @rdname microscopes_fit-methods
+#' @export
+print.microscopes_fit <- function(x, ...) {
+  diag <- fit_diagnostics(x)
+  cat("microscopes fit\n")
+  cat(paste0(" ", fit_header(x)), sep = "\n")
+  if (n_draws(x) > 0L) {
+    cat("\n")
+    cat(format_diagnostics(diag), sep = "\n")
+  }
+  warnings <- diagnostic_warnings(diag)
+  if (length(warnings)) cat("", paste("Warning:", warnings), sep = "\n")
+  invisible(x)
+}
+
+#' @rdname microscopes_fit-methods
+#' @export
+summary.microscopes_fit <- function(object, ...) {
+  check_dots_empty(..., call = sys.call())
+  diag <- fit_diagnostics(object)
+  partition <- fit_point_partition(object)
+  structure(list(header = fit_header(object), diagnostics = diag, partition = partition,
+                 sizes = tabulate(partition), profiles = fit_profiles(object, partition)),
+            class = "summary.microscopes_fit")
+}
+
+#' @export
+print.summary.microscopes_fit <- function(x, ...) {
+  cat("microscopes fit\n")
+  cat(paste0(" ", x$header), sep = "\n")
+  cat("\n")
+  cat(format_diagnostics(x$diagnostics), sep = "\n")
+  ball <- attr(x$partition, "credible_ball")
+  cat(sprintf("\nPoint partition (%s loss, expected loss %.3g): %d clusters\n",
+              attr(x$partition, "loss"), attr(x$partition, "expected_loss"), length(x$sizes)))
+  cat(" sizes:", utils::head(x$sizes, 30), if (length(x$sizes) > 30) "...", "\n")
+  cat(sprintf(" 95%% credible ball: radius %.3g; K from %d (upper bound) to %d (lower bound)\n",
+              ball$radius, ball$K_upper, ball$K_lower))
+  cat(sprintf("\nProfiles: %d rows (cluster x feature); P(1) by cluster, first features:\n",
+              nrow(x$profiles)))
+  wide <- stats::xtabs(value ~ cluster + feature, data = x$profiles)
+  wide <- unclass(wide)[, seq_len(min(6, ncol(wide))), drop = FALSE]
+  colnames(wide) <- abbreviate(colnames(wide), 10)
+  print(round(wide, 2))
+  warnings <- diagnostic_warnings(x$diagnostics)
+  if (length(warnings)) cat("", paste("Warning:", warnings), sep = "\n")
+  invisible(x)
+}
+
+# Posterior mean hyperparameters (a_d, b_d) and alpha over the draws.
+fit_mean_hps <- function(fit) {
+  hps <- fit_feature_hps(fit)
+  D <- fit$data$D
+  if (nrow(hps) == 0L) {
+    s <- fit$states[[1]]
+    return(list(a = s$feature_hps[, "alpha"], b = s$feature_hps[, "beta"],
+                alpha = s$cluster_hp$alpha))
+  }
+  m <- colMeans(hps)
+  list(a = unname(m[seq_len(D)]), b = unname(m[D + seq_len(D)]),
+       alpha = mean(fit_scalars(fit)$alpha))
+}
+
+feature_names <- function(fit) {
+  nm <- fit$data$colnames
+  if (is.null(nm)) nm <- paste0("V", seq_len(fit$data$D))
+  nm
+}
+
+fit_profiles <- function(fit, partition) {
+  counts <- .Call(C_group_counts, fit$data, as.integer(partition))
+  hp <- fit_mean_hps(fit)
+  h <- counts$heads
+  t <- counts$tails
+  p <- sweep(h, 2, hp$a, `+`) / sweep(h + t, 2, hp$a + hp$b, `+`)
+  K <- nrow(p)
+  data.frame(cluster = rep(seq_len(K), times = ncol(p)),
+             size = rep(counts$group_sizes, times = ncol(p)),
+             feature = factor(rep(feature_names(fit), each = K), levels = feature_names(fit)),
+             statistic = "P(1)", value = as.vector(p), stringsAsFactors = FALSE)
+}
+
+#' @rdname microscopes_fit-methods
+#' @export
+as.data.frame.microscopes_fit <- function(x, row.names = NULL, optional = FALSE, ...) {
+  scalars <- fit_scalars(x)
+  hps <- fit_feature_hps(x)
+  nm <- feature_names(x)
+  colnames(hps) <- c(sprintf("a[%s]", nm), sprintf("b[%s]", nm))
+  cbind(scalars, as.data.frame(hps, check.names = FALSE))
+}
+
+#' @rdname microscopes_fit-methods
+#' @importFrom stats nobs
+#' @export
+nobs.microscopes_fit <- function(object, ...) object$data$n
+
+#' @export
+format.microscopes_fit <- function(x, ...) {
+  sprintf("<microscopes fit: %d rows x %d features, %d chains, %d kept draws>",
+          x$data$n, x$data$D, x$chains, n_draws(x))
+}
+
+# ---------------------------------------------------------------------------
+# Fitted values and predictions
+
+#' Point partition and predictions of a fit
+#'
+#' `fitted()` gives the fit's point partition, [point_partition()] with the
+#' VI loss. `predict()` assigns new rows to its clusters: given the point
+#' partition's clusters (their sizes and the counts of the training rows
+#' they hold), the feature hyperparameters and alpha averaged over the
+#' draws, a new row with observed entries \eqn{O} belongs to cluster
+#' \eqn{k} with probability proportional to
+#' \eqn{n_k \prod_{d \in O} p_{kd}(x_d)}{n_k prod_{d in O} p_kd(x_d)} and to
+#' a new cluster with probability proportional to
+#' \eqn{\alpha \prod_{d \in O} p_{0d}(x_d)}{alpha prod_{d in O} p_0d(x_d)}
+#' (the CRP prior times the beta-Bernoulli predictive; see
+#' [posterior_predictive()]).
+#'
+#' @param object A `microscopes_fit` from [dpmixture()].
+#' @param newdata A logical or 0/1 matrix with the data's columns, `NA` for
+#'   unknown entries; `NULL` for the training rows (only for
+#'   `type = "cluster"`, where it gives `fitted()`).
+#' @param type `"cluster"`: the most probable cluster of each row (`K + 1`
+#'   for a new cluster); `"prob"`: an `nrow(newdata) x (K + 1)` matrix of
+#'   cluster probabilities, the last column for a new cluster, each row
+#'   summing to 1; `"impute"`: `newdata` with every `NA` replaced by the
+#'   predictive probability that it is 1 (observed entries as 0 and 1);
+#'   `"density"`: the log predictive density of each row's observed
+#'   entries.
+#' @param ... Unused; an error if not empty.
+#' @return See `type`. `fitted()`: an integer vector of cluster labels.
+#' @examples
+#' data(house_votes)
+#' fit <- dpmixture(house_votes, chains = 2, iter = 200, seed = 1)
+#' table(fitted(fit))
+#' new <- house_votes[1:3, ]
+#' new[, 9:16] <- NA
+#' round(predict(fit, new, type = "prob"), 3)
+#' predict(fit, new, type = "cluster")
+#' round(predict(fit, new, type = "impute")[, 9:16], 2)
+#' predict(fit, new, type = "density")
+#' @export
+predict.microscopes_fit <- function(object, newdata = NULL,
+                                    type = c("cluster", "prob", "impute", "density"), ...) {
+  call <- sys.call()
+  check_dots_empty(..., call = call)
+  if (identical(type, c("cluster", "prob", "impute", "density"))) type <- "cluster"
+  if (!is.character(type) || length(type) != 1L || is.na(type) ||
+      !type %in% c("cluster", "prob", "impute", "density")) {
+    abort_arg("type", sprintf("must be \"cluster\", \"prob\", \"impute\" or \"density\", not %s.",
+                              describe_value(type)), call = call)
+  }
+  partition <- fitted(object)
+  if (is.null(newdata)) {
+    if (type == "cluster") return(partition)
+    abort_arg("newdata", sprintf("must be given for type = \"%s\".", type), call = call)
+  }
+  x <- tryCatch(query_matrix(newdata, object$data$D, call = call), error = function(e) {
+    stop(microscopes_condition(sub("^`queries`", "`newdata`", sub("of the states", "of the data", conditionMessage(e))),
+                               class = "microscopes_error_argument", call = call))
+  })
+  counts <- .Call(C_group_counts, object$data, as.integer(partition))
+  hp <- fit_mean_hps(object)
+  h <- rbind(counts$heads, 0)
+  t <- rbind(counts$tails, 0)
+  denominator <- sweep(h + t, 2, hp$a + hp$b, `+`)
+  p_on <- sweep(h, 2, hp$a, `+`) / denominator
+  on <- 1 * (!is.na(x) & x == 1)
+  off <- 1 * (!is.na(x) & x == 0)
+  log_w <- on %*% t(log(p_on)) + off %*% t(log1p(-p_on))
+  log_prior <- log(c(counts$group_sizes, hp$alpha)) - log(object$data$n + hp$alpha)
+  log_w <- sweep(log_w, 2, log_prior, `+`)
+  top <- apply(log_w, 1, max)
+  w <- exp(log_w - top)
+  total <- rowSums(w)
+  prob <- w / total
+  K <- length(counts$group_sizes)
+  rn <- rownames(newdata)
+  switch(type,
+    prob = {
+      dimnames(prob) <- list(rn, c(seq_len(K), "new"))
+      prob
+    },
+    cluster = {
+      out <- max.col(prob, ties.method = "first")
+      names(out) <- rn
+      out
+    },
+    impute = {
+      filled <- prob %*% p_on
+      out <- ifelse(is.na(x), filled, x)
+      dimnames(out) <- dimnames(newdata)
+      out
+    },
+    density = {
+      out <- top + log(total)
+      names(out) <- rn
+      out
+    })
+}
+
+#' @rdname predict.microscopes_fit
+#' @importFrom stats fitted predict update
+#' @export
+fitted.microscopes_fit <- function(object, ...) {
+  check_dots_empty(..., call = sys.call())
+  as.vector(fit_point_partition(object))
+}
+
+# ---------------------------------------------------------------------------
+# posterior package
+
+#' Draws of a fit for the posterior package
+#'
+#' `as_draws()` and `as_draws_df()` (methods for the generics of the
+#' `posterior` package, registered when it is installed) give the kept
+#' draws of K (`n_groups`), alpha, the log joint (`lp__`, so that
+#' bayesplot finds it) and the feature hyperparameters (`a[feature]`,
+#' `b[feature]`), by chain and iteration, so that
+#' `posterior::summarise_draws()` and bayesplot's `mcmc_trace()` work
+#' directly.
+#'
+#' @param x A `microscopes_fit` from [dpmixture()].
+#' @param ... Unused.
+#' @return A `draws_df`.
+#' @examplesIf requireNamespace("posterior", quietly = TRUE)
+#' data(house_votes)
+#' fit <- dpmixture(house_votes, chains = 2, iter = 100, seed = 1)
+#' d <- posterior::as_draws_df(fit)
+#' posterior::summarise_draws(posterior::subset_draws(d, c("n_groups", "alpha", "lp__")))
+#' @name as_draws.microscopes_fit
+NULL
+
+#' @rdname as_draws.microscopes_fit
+#' @exportS3Method posterior::as_draws_df
+as_draws_df.microscopes_fit <- function(x, ...) {
+  df <- as.data.frame(x)
+  per_chain <- split(seq_len(nrow(df)), df$chain)
+  draw_within <- integer(nrow(df))
+  for (rows in per_chain) draw_within[rows] <- seq_along(rows)
+  out <- df[, setdiff(names(df), c("chain", "iteration", "log_joint")), drop = FALSE]
+  out <- cbind(out[, "n_groups", drop = FALSE], alpha = df$alpha, lp__ = df$log_joint,
+               out[, setdiff(names(out), c("n_groups", "alpha")), drop = FALSE])
+  out$.chain <- df$chain
+  out$.iteration <- draw_within
+  posterior::as_draws_df(out)
+}
+
+#' @rdname as_draws.microscopes_fit
+#' @exportS3Method posterior::as_draws
+as_draws.microscopes_fit <- function(x, ...) as_draws_df.microscopes_fit(x, ...)

@@ -1,0 +1,446 @@
+# The front end: one call from a data matrix to a fit that holds the chains
+# and their kept posterior draws (mclust's Mclust() over its me*/em*
+# functions; brms over Stan). Everything here is built from the low-level
+# datamicroscopes-style API (dataview, model_definition, kernels, states,
+# runners), which stays as it is.
+
+#' Fit a Dirichlet process mixture in one call
+#'
+#' Builds the low-level objects ([dataview()], [model_definition()],
+#' [default_kernel_config()], one [initialize_state()] and [runner()] per
+#' chain, [parallel_runner()]), runs the chains and keeps their post-warmup
+#' draws. The draws are recorded in C while the chains run (no R loop over
+#' iterations): per kept draw, the partition (labels 1, 2, ... by first
+#' appearance, stored in 16 bits per row when there are at most 65,536 rows,
+#' else 32), the number of groups K, the CRP concentration alpha, the log
+#' joint probability and every feature's beta hyperparameters.
+#'
+#' @section Iterations, warmup and thinning:
+#' As in rstan and brms, `iter` counts every iteration of a chain, warmup
+#' included: iterations `warmup + 1, warmup + 1 + thin, ...` up to `iter`
+#' are kept, `floor((iter - warmup - 1) / thin) + 1` draws per chain.
+#' [update()][update.microscopes_fit] continues the same chains; the draws
+#' of `dpmixture(iter = 1000)` followed by `update(fit, iter = 500)` are
+#' those of `dpmixture(iter = 1500)` with the same seed, bit for bit.
+#'
+#' @section Memory:
+#' A kept draw takes `2 n + 16 D + 24` bytes (`4 n + ...` above 65,536 rows):
+#' 1,000 kept draws of the 14,131 MNIST 2s and 3s with 784 features take
+#' about 41 MB, over all chains.
+#'
+#' @section Random numbers:
+#' Chain `j` is made (its starting partition drawn and its sampler's stream
+#' seeded) from the `j`-th of a sequence of L'Ecuyer-CMRG streams derived
+#' from `seed`, or from R's random number generator when `seed = NULL` (so
+#' `set.seed()` works as usual). The draws do not depend on the number of
+#' threads, nor on whether the chains run here or on a `cluster`.
+#'
+#' @param data A logical or 0/1 matrix (rows are entities, columns binary
+#'   features, `NA` for a missing entry), or a [dataview()].
+#' @param chains Number of chains.
+#' @param iter Iterations per chain, warmup included.
+#' @param warmup Iterations per chain that are not kept (`0 <= warmup <
+#'   iter`).
+#' @param thin Keep every `thin`-th iteration after the warmup.
+#' @param kernels A kernel configuration; `NULL` for [default_kernel_config()].
+#' @param threads Number of threads; `NULL` for [microscopes_threads()].
+#' @param init `NULL` to start each chain from a CRP draw; a latent state to
+#'   start every chain from; or a list of `chains` states. A state given
+#'   here is a starting point: each chain gets a fresh random stream
+#'   ([reseed()]) from its own seed. To continue chains exactly, use
+#'   [update()].
+#' @param seed `NULL`, or a whole number that makes the fit reproducible
+#'   without touching the session's random number generator.
+#' @param progress Show a progress bar.
+#' @param cluster `NULL` to run the chains here in C threads; a cluster from
+#'   [parallel::makeCluster()] to run one chain per task on its nodes (each
+#'   node needs microscopes installed); or `"future"` to run them with
+#'   `future.apply::future_lapply()` on the current [future::plan()]. The
+#'   draws are those of a local run with the same seed. A fit made on a
+#'   cluster holds no runners: [update()][update.microscopes_fit] rebuilds
+#'   them here from the final states.
+#' @return A `microscopes_fit`: a list with the data view `data`, the model
+#'   definition `defn`, the kernel configuration `kernel_config`, the
+#'   runners `runners` (a [parallel_runner()]), the final `states`, the kept
+#'   `draws` (one list per chain) and the settings. Read it with
+#'   [partition_draws()], [as.data.frame()][as.data.frame.microscopes_fit],
+#'   [point_partition()], [summary()][summary.microscopes_fit],
+#'   [predict()][predict.microscopes_fit], [plot()][plot.microscopes_fit] and
+#'   [log_lik()].
+#' @seealso [update.microscopes_fit()] to run longer.
+#' @examples
+#' data(house_votes)
+#' fit <- dpmixture(house_votes, chains = 2, iter = 200, seed = 1)
+#' fit
+#' @export
+dpmixture <- function(data, chains = 4, iter = 1000, warmup = floor(iter / 2),
+                      thin = 1, kernels = NULL, threads = NULL, init = NULL,
+                      seed = NULL, progress = interactive(), cluster = NULL) {
+  call <- sys.call()
+  view <- as_dataview(data, arg = "data", call = call)
+  chains <- check_whole_number(chains, "chains", min = 1, call = call)
+  iter <- check_whole_number(iter, "iter", min = 1, call = call)
+  warmup <- check_whole_number(warmup, "warmup", min = 0, max = iter - 1, call = call)
+  thin <- check_whole_number(thin, "thin", min = 1, call = call)
+  progress <- check_flag(progress, "progress", call = call)
+  if (!is.null(threads)) threads <- check_whole_number(threads, "threads", min = 1, call = call)
+  defn <- model_definition(view$n, rep(list(beta_bernoulli()), view$D))
+  if (is.null(kernels)) kernels <- default_kernel_config(defn)
+  check_kernel_config(kernels, defn$D, call = call)
+  init <- fit_inits(init, chains, defn, call = call)
+  cluster <- fit_cluster(cluster, call = call)
+
+  if (!is.null(seed)) {
+    seed <- check_whole_number(seed, "seed", min = -.Machine$integer.max, call = call)
+    restore <- preserve_rng()
+    on.exit(restore(), add = TRUE)
+    set.seed(seed)
+  }
+  streams <- chain_streams(chains)
+
+  fit <- structure(list(
+    call = call, data = view, defn = defn, kernel_config = kernels,
+    chains = chains, warmup = warmup, thin = thin, threads = threads,
+    iterations = integer(chains), runners = NULL, states = NULL,
+    draws = rep(list(NULL), chains), seconds = 0, cluster = !is.null(cluster),
+    cache = new.env(parent = emptyenv())),
+    class = "microscopes_fit")
+
+  if (is.null(cluster)) {
+    runners <- lapply(seq_len(chains), function(j) {
+      with_stream(streams[[j]], {
+        # A given start is a starting point, not a checkpoint to resume:
+        # each chain takes a fresh stream from its own stream, so chains
+        # started from one state are still distinct chains.
+        latent <- init[[j]]
+        latent <- if (is.null(latent)) initialize_state(defn, view) else reseed(latent)
+        runner(defn, view, latent, kernels)
+      })
+    })
+    fit$runners <- parallel_runner(runners, threads = threads)
+    fit_run(fit, iter, progress = progress)
+  } else {
+    fit_run_cluster(fit, cluster, streams, init, iter)
+  }
+}
+
+#' Run a fit's chains longer
+#'
+#' Continues every chain of a [dpmixture()] fit by `iter` iterations, all of
+#' them kept (on the fit's thinning grid). On a fit whose runners are alive
+#' the result is that of one longer `dpmixture()` run with the same seed,
+#' bit for bit. After `saveRDS()` and `readRDS()` (or for a fit made on a
+#' cluster) the runners are rebuilt from the chains' final states; the
+#' chains then continue from those states with streams drawn from R's
+#' random number generator (use `set.seed()` for reproducible results).
+#'
+#' @param object A `microscopes_fit` from [dpmixture()].
+#' @param iter Iterations to add per chain.
+#' @param progress Show a progress bar.
+#' @param ... Unused; an error if not empty.
+#' @return The fit with the new draws appended.
+#' @examples
+#' data(house_votes)
+#' fit <- dpmixture(house_votes, chains = 2, iter = 100, seed = 1)
+#' fit <- update(fit, iter = 50)
+#' nrow(partition_draws(fit))
+#' @export
+update.microscopes_fit <- function(object, iter, progress = interactive(), ...) {
+  call <- sys.call()
+  check_dots_empty(..., call = call)
+  if (missing(iter)) abort_arg("iter", "must be given: the number of iterations to add per chain.", call = call)
+  iter <- check_whole_number(iter, "iter", min = 0, call = call)
+  progress <- check_flag(progress, "progress", call = call)
+  if (!fit_runners_alive(object)) {
+    runners <- lapply(object$states, function(s) {
+      runner(object$defn, object$data, s, object$kernel_config)
+    })
+    object$runners <- parallel_runner(runners, threads = object$threads)
+  }
+  fit_run(object, iter, progress = progress)
+}
+
+fit_runners_alive <- function(fit) {
+  !is.null(fit$runners) &&
+    all(vapply(fit$runners$runners, function(r) .Call(C_runner_alive, r$ptr), logical(1)))
+}
+
+# Runs every chain of the fit `niters` more iterations with a recorder
+# attached, then appends what the recorders kept. A Ctrl-C stops the chains
+# at the end of an iteration: the fit so far is returned with a warning.
+fit_run <- function(fit, niters, progress) {
+  runners <- fit$runners$runners
+  ptrs <- lapply(runners, `[[`, "ptr")
+  kept <- vapply(fit$iterations, function(done) {
+    n_kept(done + niters, fit$warmup, fit$thin) - n_kept(done, fit$warmup, fit$thin)
+  }, numeric(1))
+  for (j in seq_along(ptrs)) {
+    .Call(C_runner_record, ptrs[[j]], as.double(fit$iterations[j]), as.double(fit$warmup),
+          fit$thin, as.integer(kept[j]))
+  }
+  threads <- resolve_threads(fit$runners$threads)
+  start <- proc.time()[["elapsed"]]
+  done <- tryCatch(.Call(C_runners_run, ptrs, niters, threads, progress),
+                   error = function(e) e)
+  fit$seconds <- fit$seconds + proc.time()[["elapsed"]] - start
+  for (j in seq_along(ptrs)) {
+    fit$draws[[j]] <- append_draws(fit$draws[[j]], .Call(C_runner_take_draws, ptrs[[j]]))
+  }
+  # Summaries of the old draws (the point partition) no longer hold.
+  fit$cache <- new.env(parent = emptyenv())
+  if (inherits(done, "error")) stop(done)
+  fit$iterations <- fit$iterations + as.integer(done)
+  fit$states <- lapply(runners, get_latent)
+  if (isTRUE(attr(done, "interrupted"))) {
+    warning(sprintf(paste0(
+      "Interrupted: the fit holds the draws so far (%s of %d iterations done); ",
+      "`update()` continues it."), paste(unique(as.integer(done)), collapse = "/"), niters),
+      call. = FALSE)
+  }
+  fit
+}
+
+# Draws kept among iterations 1..done.
+n_kept <- function(done, warmup, thin) {
+  if (done <= warmup) 0 else floor((done - warmup - 1) / thin) + 1
+}
+
+append_draws <- function(old, new) {
+  D2 <- ncol(new$feature_hps)
+  if (is.null(old)) return(new)
+  old$labels <- c(old$labels, new$labels)
+  old$iteration <- c(old$iteration, new$iteration)
+  old$n_groups <- c(old$n_groups, new$n_groups)
+  old$alpha <- c(old$alpha, new$alpha)
+  old$log_joint <- c(old$log_joint, new$log_joint)
+  old$feature_hps <- rbind(old$feature_hps, new$feature_hps)
+  stopifnot(ncol(old$feature_hps) == D2)
+  old
+}
+
+# ---------------------------------------------------------------------------
+# Chains on a cluster or a future plan: one task per chain, made from the
+# chain's stream exactly as a local chain is.
+
+fit_cluster <- function(cluster, call) {
+  if (is.null(cluster) || inherits(cluster, "cluster")) return(cluster)
+  if (identical(cluster, "future")) {
+    if (!requireNamespace("future.apply", quietly = TRUE)) {
+      abort_arg("cluster", "is \"future\", which needs the future.apply package: install.packages(\"future.apply\").",
+                call = call)
+    }
+    return(cluster)
+  }
+  abort_arg("cluster", sprintf(
+    "must be NULL, a cluster from `parallel::makeCluster()` or \"future\", not %s.",
+    describe_type(cluster)), call = call)
+}
+
+fit_run_cluster <- function(fit, cluster, streams, init, iter) {
+  tasks <- lapply(seq_len(fit$chains), function(j) {
+    list(chain = j, seed = streams[[j]], latent = init[[j]])
+  })
+  args <- list(defn = fit$defn, view = fit$data, kernel_config = fit$kernel_config,
+               iter = iter, warmup = fit$warmup, thin = fit$thin)
+  start <- proc.time()[["elapsed"]]
+  results <- if (identical(cluster, "future")) {
+    do.call(future.apply::future_lapply,
+            c(list(X = tasks, FUN = fit_chain_on_node, future.seed = TRUE), args))
+  } else {
+    do.call(parallel::clusterApplyLB, c(list(cl = cluster, x = tasks, fun = fit_chain_on_node), args))
+  }
+  fit$seconds <- proc.time()[["elapsed"]] - start
+  fit$draws <- lapply(results, `[[`, "draws")
+  fit$states <- lapply(results, `[[`, "state")
+  fit$iterations <- vapply(results, `[[`, integer(1), "iterations")
+  fit$cache <- new.env(parent = emptyenv())
+  fit
+}
+
+# The fit's point partition (VI loss, default search), computed once per
+# set of draws: fitted(), summary(), predict() and plot() all use it.
+fit_point_partition <- function(fit) {
+  cache <- fit$cache
+  if (is.environment(cache) && !is.null(cache$partition)) return(cache$partition)
+  partition <- point_partition(fit)
+  if (is.environment(cache)) cache$partition <- partition
+  partition
+}
+
+# Runs on a node: everything it needs comes in its arguments.
+fit_chain_on_node <- function(task, defn, view, kernel_config, iter, warmup, thin) {
+  if (!requireNamespace("microscopes", quietly = TRUE)) {
+    stop("microscopes is not installed on this cluster node.", call. = FALSE)
+  }
+  ns <- asNamespace("microscopes")
+  r <- ns$with_stream(task$seed, {
+    latent <- task$latent
+    latent <- if (is.null(latent)) microscopes::initialize_state(defn, view) else
+      microscopes::reseed(latent)
+    microscopes::runner(defn, view, latent, kernel_config)
+  })
+  fit <- structure(list(runners = microscopes::parallel_runner(list(r), threads = 1L),
+                        iterations = 0L, warmup = warmup, thin = thin,
+                        draws = list(NULL), seconds = 0),
+                   class = "microscopes_fit")
+  fit <- ns$fit_run(fit, iter, progress = FALSE)
+  list(draws = fit$draws[[1]], state = fit$states[[1]], iterations = fit$iterations)
+}
+
+# ---------------------------------------------------------------------------
+# Random streams and arguments
+
+# Evaluates `expr` with R's generator set to the L'Ecuyer-CMRG state
+# `seed`, then restores the caller's generator.
+with_stream <- function(seed, expr) {
+  restore <- preserve_rng()
+  on.exit(restore())
+  RNGkind("L'Ecuyer-CMRG")
+  assign(".Random.seed", seed, envir = globalenv())
+  expr
+}
+
+# A function that puts R's generator (kind and state) back as it is now.
+preserve_rng <- function() {
+  kind <- RNGkind()
+  had_seed <- exists(".Random.seed", envir = globalenv(), inherits = FALSE)
+  seed <- if (had_seed) get(".Random.seed", envir = globalenv())
+  function() {
+    RNGkind(kind[1], kind[2], kind[3])
+    if (had_seed) {
+      assign(".Random.seed", seed, envir = globalenv())
+    } else if (exists(".Random.seed", envir = globalenv(), inherits = FALSE)) {
+      rm(".Random.seed", envir = globalenv())
+    }
+  }
+}
+
+fit_inits <- function(init, chains, defn, call) {
+  if (is.null(init)) return(rep(list(NULL), chains))
+  if (is_state(init)) init <- rep(list(init), chains)
+  if (!is.list(init) || length(init) != chains || !all(vapply(init, is_state, logical(1)))) {
+    abort_arg("init", sprintf("must be NULL, a latent state or a list of %d latent states, not %s.",
+                              chains, describe_type(init)), call = call)
+  }
+  for (s in init) {
+    if (s$n != defn$n || s$D != defn$D) {
+      abort_arg("init", sprintf("holds a state for %d rows and %d features; `data` has %d and %d.",
+                                s$n, s$D, defn$n, defn$D), call = call)
+    }
+  }
+  init
+}
+
+check_dots_empty <- function(..., call = caller_call()) {
+  dots <- list(...)
+  if (length(dots) > 0L) {
+    nms <- names(dots)
+    what <- if (is.null(nms) || !nzchar(nms[1])) "an unnamed argument" else sprintf("`%s`", nms[1])
+    stop(microscopes_condition(sprintf(
+      "`...` must be empty, but %s was given (a misspelt argument?).", what),
+      class = "microscopes_error_argument", call = call))
+  }
+  invisible()
+}
+
+# ---------------------------------------------------------------------------
+# Reading the draws
+
+#' Kept partitions of a fit
+#'
+#' @param fit A `microscopes_fit` from [dpmixture()].
+#' @return An integer matrix with one row per kept draw (chains stacked, in
+#'   order of iteration) and one column per row of the data: the group of
+#'   each row in each draw, numbered 1, 2, ... by first appearance within
+#'   the draw. Attributes `chain` and `iteration` give each draw's chain and
+#'   iteration.
+#' @examples
+#' data(house_votes)
+#' fit <- dpmixture(house_votes, chains = 2, iter = 100, seed = 1)
+#' z <- partition_draws(fit)
+#' dim(z)
+#' table(attr(z, "chain"))
+#' @export
+partition_draws <- function(fit) {
+  check_class(fit, "microscopes_fit", "fit", "a fit from `dpmixture()`")
+  packed <- fit_labels(fit)
+  out <- .Call(C_draws_labels, packed$labels, fit$data$n, packed$label_bytes)
+  attr(out, "chain") <- packed$chain
+  attr(out, "iteration") <- packed$iteration
+  out
+}
+
+# The kept labels of every chain, still packed, with each draw's chain and
+# iteration.
+fit_labels <- function(fit) {
+  draws <- fit$draws
+  list(labels = unlist(lapply(draws, `[[`, "labels"), use.names = FALSE) %||% raw(0),
+       label_bytes = fit_label_bytes(fit),
+       chain = rep(seq_along(draws), vapply(draws, function(d) length(d$iteration), integer(1))),
+       iteration = unlist(lapply(draws, `[[`, "iteration"), use.names = FALSE) %||% integer(0))
+}
+
+fit_label_bytes <- function(fit) {
+  for (d in fit$draws) if (!is.null(d)) return(d$label_bytes)
+  if (fit$data$n <= 65536) 2L else 4L
+}
+
+# Per-draw scalars and hyperparameters of every chain, stacked.
+fit_scalars <- function(fit) {
+  draws <- fit$draws
+  get <- function(name) unlist(lapply(draws, `[[`, name), use.names = FALSE)
+  data.frame(
+    chain = rep(seq_along(draws), vapply(draws, function(d) length(d$iteration), integer(1))),
+    iteration = get("iteration") %||% integer(0),
+    n_groups = get("n_groups") %||% integer(0),
+    alpha = get("alpha") %||% numeric(0),
+    log_joint = get("log_joint") %||% numeric(0))
+}
+
+fit_feature_hps <- function(fit) {
+  hps <- do.call(rbind, lapply(fit$draws, `[[`, "feature_hps"))
+  if (is.null(hps)) hps <- matrix(numeric(0), 0, 2 * fit$data$D)
+  hps
+}
+
+n_draws <- function(fit) sum(vapply(fit$draws, function(d) length(d$iteration), integer(1)))
+
+`%||%` <- function(x, y) if (is.null(x)) y else x
+
+#' Pointwise log predictive densities of a fit
+#'
+#' For each kept draw \eqn{t} and row \eqn{i}, the log of
+#' \eqn{p(x_i \mid z^{(t)}, x_{-i}, a^{(t)}, b^{(t)})}: the collapsed
+#' beta-Bernoulli predictive of the row's observed entries in its own group
+#' of draw \eqn{t}, with the row itself left out (the prior predictive when
+#' it is alone). Because \eqn{p(z, x) = p(x_i \mid z, x_{-i}) p(z, x_{-i})},
+#' the posterior mean of \eqn{1 / p(x_i \mid z, x_{-i})} is
+#' \eqn{1 / p(x_i \mid x_{-i})}, so the matrix is what importance-sampling
+#' leave-one-out cross-validation needs: pass it to `loo::loo()` (with
+#' `r_eff` from `loo::relative_eff()`, and the chains from
+#' `attr(, "chain")`). Computed in C, in threads over draws.
+#'
+#' @param object A `microscopes_fit` from [dpmixture()].
+#' @param threads Number of threads; `NULL` for [microscopes_threads()].
+#' @param ... Unused; an error if not empty.
+#' @return A kept-draws x n numeric matrix, with attribute `chain`.
+#' @examples
+#' data(house_votes)
+#' fit <- dpmixture(house_votes, chains = 2, iter = 100, seed = 1)
+#' ll <- log_lik(fit)
+#' dim(ll)
+#' @export
+log_lik <- function(object, ...) UseMethod("log_lik")
+
+#' @rdname log_lik
+#' @export
+log_lik.microscopes_fit <- function(object, threads = NULL, ...) {
+  call <- sys.call()
+  check_dots_empty(..., call = call)
+  threads <- resolve_threads(threads, call = call)
+  packed <- fit_labels(object)
+  out <- .Call(C_draws_log_lik, object$data, packed$labels, packed$label_bytes,
+               fit_feature_hps(object), threads)
+  attr(out, "chain") <- packed$chain
+  out
+}
