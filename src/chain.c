@@ -181,7 +181,6 @@ int chain_iterate(chain_t *chain) {
         if (status == MS_ERR_NUMERIC) chain->failed = status;
         if (status) return status;
     }
-    const int status = trace_append(chain);
     int status = trace_append(chain);
     if (status == MS_OK && chain->recorder != NULL)
         status = draws_record(chain->recorder, &chain->state,
