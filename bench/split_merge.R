@@ -114,7 +114,7 @@ if ("synthetic" %in% parts) {
               min(h[upper.tri(h)]), max(h[upper.tri(h)])))
   hp <- list(slice_cluster_hp_kernel(), slice_feature_hp_kernel())
   configs <- list(
-    "default (assign + SAMS x50 + hp)" = NULL,
+    "default (assign + restricted Gibbs, 3 launch scans, x50 + hp)" = NULL,
     "Gibbs only (assign + hp)" = c(list(assign_kernel()), hp),
     "assign + SAMS x10 + hp" = c(list(assign_kernel(), split_merge_kernel(10)), hp),
     "assign + SAMS x200 + hp" = c(list(assign_kernel(), split_merge_kernel(200)), hp),

@@ -101,12 +101,23 @@ truth <- Y[test_rows, bottom]
 log_loss <- bernoulli_log_loss(p_bottom, truth)
 baseline <- bernoulli_log_loss(matrix(marginal, nrow(truth), length(marginal), byrow = TRUE), truth)
 
+# The stored results keep only aggregates of at least 10 digits: the best
+# chain's groups of >= 10 digits (their counts and the hyperparameters, for
+# plot_clusters()), without the per-digit assignments.
+stored_state <- infers[[best]]
+keep <- stored_state$group_sizes >= 10
+stored_state$groups <- stored_state$groups[keep]
+stored_state$group_sizes <- stored_state$group_sizes[keep]
+stored_state$heads <- stored_state$heads[keep, , drop = FALSE]
+stored_state$tails <- stored_state$tails[keep, , drop = FALSE]
+stored_state$assignments <- NULL
+
 results <- list(
   seed_seconds = seed_seconds, fit_seconds = fit_seconds, n_iterations = n_iterations,
   n_chains = n_chains, threads = microscopes_threads(), n_train = sum(is_train),
   n_test = length(test_rows), n_groups = vapply(infers, n_groups, integer(1)),
   purity = purity, accuracy = accuracy, log_loss = log_loss, baseline_log_loss = baseline,
-  trace = trace, diagnostics = diagnostics, state = infers[[best]]
+  trace = trace, diagnostics = diagnostics, state = stored_state
 )
 saveRDS(results, file.path(out_dir, "results.rds"), compress = "xz")
 cat(sprintf("Groups per chain: %s\n", paste(results$n_groups, collapse = " ")))
