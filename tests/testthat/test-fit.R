@@ -212,7 +212,7 @@ test_that("predict() gives probabilities over the point partition's clusters", {
     predict(fit, new, type = "probability")
     predict(fit, type = "prob")
     predict(fit, new[, 1:3])
-    predict(fit, new, typ = "prob")
+    predict(fit, new, kind = "prob")
   })
 })
 
