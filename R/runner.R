@@ -170,6 +170,13 @@ run_runners <- function(runners, niters, threads, call = caller_call()) {
 #' (`saveRDS()` keeps it); `get_latents()` does so for every chain of a
 #' parallel runner.
 #'
+#' The state is an exact checkpoint (state format version 2): besides the
+#' partition, the hyperparameters and the sufficient statistics it holds the
+#' chain's random stream (`rng`), the number of iterations done
+#' (`iteration`) and the order in which the sampler lists the groups and the
+#' empty slot it offers (`sampler`), so that [runner()] resumes the chain
+#' exactly. See [reseed()] to start an independent chain from it.
+#'
 #' Group ids in the state are the runner's slots at this moment; a later
 #' `get_latent()` of the same runner may give the same groups other ids (see
 #' "Group ids" in [assign_kernel()]).

@@ -4,7 +4,7 @@
 # the default library. R itself is not instrumented, so the sanitizer
 # runtime is preloaded. Usage, from the package root:
 #   tools/sanitizers.sh asan       # ASan + UBSan, whole suite
-#   tools/sanitizers.sh valgrind   # memcheck: runner, parallel, query, consistency tests
+#   tools/sanitizers.sh valgrind   # memcheck: runner, parallel, query and consistency tests
 #   tools/sanitizers.sh tsan       # ThreadSanitizer: parallel and interrupt tests
 #   tools/sanitizers.sh all
 # Each prints a summary line per run; logs stay in $WORK.
@@ -53,16 +53,16 @@ run_asan() {
 
 run_valgrind() {
   build valgrind "" ""
-  for f in test-runner.R test-parallel.R test-query.R test-state-consistency.R test-reliability.R; do
+  for f in test-runner.R test-parallel.R test-query.R test-state-consistency.R; do
     MICROSCOPES_SANITIZER=valgrind NOT_CRAN=true R_LIBS="$WORK/lib-valgrind" \
       R -d "valgrind --error-exitcode=0 --track-origins=no --log-file=$WORK/valgrind-$f.%p.log" \
       --vanilla --slave -e "$(tests_cmd "$WORK/lib-valgrind" "$f")" > "$WORK/valgrind-$f.out" 2>&1
     echo "valgrind $f: $(grep '^TESTS:' "$WORK/valgrind-$f.out" || echo 'no summary')"
   done
   echo "valgrind error summaries:"
-  grep -h "ERROR SUMMARY" "$WORK"/valgrind-*.log | sort | uniq -c
+  grep -h "ERROR SUMMARY" "$WORK"/valgrind-*.log | sed 's/^==[0-9]*== //' | sort | uniq -c
   echo "valgrind definitely lost (per process, R's own allocations included):"
-  grep -h "definitely lost" "$WORK"/valgrind-*.log | sort | uniq -c
+  grep -h "definitely lost" "$WORK"/valgrind-*.log | sed 's/^==[0-9]*== *//' | sort | uniq -c
 }
 
 run_tsan() {
