@@ -8,7 +8,8 @@
 draws_matrix <- function(fit, name) {
   values <- lapply(fit$draws, function(d) as.double(d[[name]]))
   len <- min(vapply(values, length, integer(1)))
-  vapply(values, function(v) v[seq_len(len)], numeric(len))
+  # matrix(), not vapply(): one kept draw must still give a 1 x chains matrix
+  matrix(unlist(lapply(values, `[`, seq_len(len))), nrow = len)
 }
 
 # Rank-normalised split R-hat and bulk/tail ESS (Vehtari et al. 2021) of K,

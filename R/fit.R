@@ -20,8 +20,10 @@
 #' included: iterations `warmup + 1, warmup + 1 + thin, ...` up to `iter`
 #' are kept, `floor((iter - warmup - 1) / thin) + 1` draws per chain.
 #' [update()][update.microscopes_fit] continues the same chains; the draws
-#' of `dpmixture(iter = 1000)` followed by `update(fit, iter = 500)` are
-#' those of `dpmixture(iter = 1500)` with the same seed, bit for bit.
+#' of `dpmixture(iter = 1000, warmup = 500)` followed by
+#' `update(fit, iter = 500)` are those of
+#' `dpmixture(iter = 1500, warmup = 500)` with the same seed, bit for bit
+#' (the warmup must be given: its default follows `iter`).
 #'
 #' @section Memory:
 #' A kept draw takes `2 n + 16 D + 24` bytes (`4 n + ...` above 65,536 rows):
@@ -130,9 +132,9 @@ dpmixture <- function(data, chains = 4, iter = 1000, warmup = floor(iter / 2),
 #' them kept (on the fit's thinning grid). On a fit whose runners are alive
 #' the result is that of one longer `dpmixture()` run with the same seed,
 #' bit for bit. After `saveRDS()` and `readRDS()` (or for a fit made on a
-#' cluster) the runners are rebuilt from the chains' final states; the
-#' chains then continue from those states with streams drawn from R's
-#' random number generator (use `set.seed()` for reproducible results).
+#' cluster) the runners are rebuilt from the chains' final states, which
+#' are exact checkpoints (each carries its chain's random stream), so the
+#' chains continue as if they had never stopped.
 #'
 #' @param object A `microscopes_fit` from [dpmixture()].
 #' @param iter Iterations to add per chain.

@@ -140,6 +140,9 @@ static int trace_append(chain_t *chain) {
 
 int chain_iterate(chain_t *chain) {
     if (chain->failed) return chain->failed;
+    /* Counts of an iteration that failed before its trace entry do not
+     * belong to the next one. */
+    memset(&chain->split_merge_counts, 0, sizeof(chain->split_merge_counts));
     int reserved = trace_reserve(chain);
     if (reserved != MS_OK) return reserved;
     /* Relabelling keeps the order of groups, so draws do not change. */

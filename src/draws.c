@@ -1,6 +1,7 @@
 /* The recorder of kept posterior draws (draws.h). */
 #include <stdlib.h>
 #include <string.h>
+#include "alloc.h"
 #include "draws.h"
 #include "status.h"
 
@@ -10,17 +11,17 @@ static int draws_reserve(draws_t *draws, int capacity) {
     if (capacity <= draws->capacity) return MS_OK;
     const size_t n = (size_t)draws->n, D2 = 2 * (size_t)draws->D;
     unsigned char *labels =
-        realloc(draws->labels, (size_t)capacity * n * draws->label_bytes + 1);
+        ms_realloc(draws->labels, (size_t)capacity * n * draws->label_bytes + 1);
     if (labels) draws->labels = labels;
-    int *groups = realloc(draws->n_groups, (size_t)capacity * sizeof(int));
+    int *groups = ms_realloc(draws->n_groups, (size_t)capacity * sizeof(int));
     if (groups) draws->n_groups = groups;
-    int *iteration = realloc(draws->kept_iteration, (size_t)capacity * sizeof(int));
+    int *iteration = ms_realloc(draws->kept_iteration, (size_t)capacity * sizeof(int));
     if (iteration) draws->kept_iteration = iteration;
-    double *alpha = realloc(draws->alpha, (size_t)capacity * sizeof(double));
+    double *alpha = ms_realloc(draws->alpha, (size_t)capacity * sizeof(double));
     if (alpha) draws->alpha = alpha;
-    double *joint = realloc(draws->log_joint, (size_t)capacity * sizeof(double));
+    double *joint = ms_realloc(draws->log_joint, (size_t)capacity * sizeof(double));
     if (joint) draws->log_joint = joint;
-    double *hps = realloc(draws->hps, (size_t)capacity * D2 * sizeof(double) + 1);
+    double *hps = ms_realloc(draws->hps, (size_t)capacity * D2 * sizeof(double) + 1);
     if (hps) draws->hps = hps;
     if (!labels || !groups || !iteration || !alpha || !joint || !hps)
         return MS_ERR_NOMEM;
@@ -30,7 +31,7 @@ static int draws_reserve(draws_t *draws, int capacity) {
 
 draws_t *draws_new(int n, int D, long iteration, long warmup, int thin,
                    int expected) {
-    draws_t *draws = calloc(1, sizeof(draws_t));
+    draws_t *draws = ms_calloc(1, sizeof(draws_t));
     if (draws == NULL) return NULL;
     draws->n = n;
     draws->D = D;
@@ -65,7 +66,7 @@ int draws_record(draws_t *draws, const state_t *st, double log_joint) {
         draws_reserve(draws, 2 * draws->capacity) != MS_OK)
         return MS_ERR_NOMEM;
     if (draws->map_size < st->capacity) {
-        int *map = realloc(draws->map, (size_t)st->capacity * sizeof(int));
+        int *map = ms_realloc(draws->map, (size_t)st->capacity * sizeof(int));
         if (map == NULL) return MS_ERR_NOMEM;
         draws->map = map;
         draws->map_size = st->capacity;
