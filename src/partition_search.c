@@ -22,6 +22,15 @@ static int relabel_first_appearance(int *labels, int n, int *map) {
     return next;
 }
 
+/* The contingency table of c and each draw is sparse: at most n of its
+ * L x K cells are non-zero, and a dense table would take O(L K) time and
+ * up to n^2 memory per draw when both partitions are fine. So the rows are
+ * sorted once by their cluster in c (counting sort), and per draw bucketed
+ * stably by their cluster in the draw: within a draw cluster l the rows
+ * then come in order of k, and each run of equal k is one non-zero cell
+ * N_lk. O(n + K) memory and O(n) time per draw; the cells are summed in
+ * the order l, then k, of the dense table, so the losses are the same to
+ * the bit. */
 int partition_draw_losses(const label_draws_t *draws, const int *labels,
                           int loss, double *out) {
     const int n = draws->n;
@@ -30,53 +39,76 @@ int partition_draw_losses(const label_draws_t *draws, const int *labels,
         if (labels[i] + 1 > K) K = labels[i] + 1;
     int *size_c = calloc((size_t)K + 1, sizeof(int));
     int *size_d = malloc((size_t)n * sizeof(int) + 1);
-    int *table = NULL;
-    size_t table_size = 0;
-    if (!size_c || !size_d) {
+    int *rows_by_c = malloc((size_t)n * sizeof(int) + 1);
+    int *bucket = malloc((size_t)n * sizeof(int) + 1);
+    int *bucket_start = malloc(((size_t)n + 1) * sizeof(int));
+    if (!size_c || !size_d || !rows_by_c || !bucket || !bucket_start) {
         free(size_c);
         free(size_d);
+        free(rows_by_c);
+        free(bucket);
+        free(bucket_start);
         return MS_ERR_NOMEM;
     }
     for (int i = 0; i < n; i++) size_c[labels[i]]++;
     double sum_c = 0;
     for (int k = 0; k < K; k++)
         sum_c += loss == LOSS_VI ? xlog2x(size_c[k]) : (double)size_c[k] * size_c[k];
-    int status = MS_OK;
-    for (int t = 0; t < draws->n_draws && status == MS_OK; t++) {
+    /* Rows in order of their cluster in c: size_c turned into offsets. */
+    {
+        int next = 0;
+        for (int k = 0; k < K; k++) {
+            const int m = size_c[k];
+            size_c[k] = next;
+            next += m;
+        }
+        for (int i = 0; i < n; i++) rows_by_c[size_c[labels[i]]++] = i;
+    }
+    for (int t = 0; t < draws->n_draws; t++) {
         int L = 0;
         for (int i = 0; i < n; i++) {
             const int l = label_draws_get(draws, t, i);
             if (l + 1 > L) L = l + 1;
         }
-        const size_t need = (size_t)L * (size_t)K;
-        if (need > table_size) {
-            int *grown = realloc(table, need * sizeof(int));
-            if (grown == NULL) {
-                status = MS_ERR_NOMEM;
-                break;
-            }
-            table = grown;
-            table_size = need;
-        }
-        memset(table, 0, need * sizeof(int));
         memset(size_d, 0, (size_t)L * sizeof(int));
-        for (int i = 0; i < n; i++) {
-            const int l = label_draws_get(draws, t, i);
-            size_d[l]++;
-            table[(size_t)l * K + labels[i]]++;
+        for (int i = 0; i < n; i++) size_d[label_draws_get(draws, t, i)]++;
+        int next = 0;
+        for (int l = 0; l < L; l++) {
+            bucket_start[l] = next;
+            next += size_d[l];
         }
+        bucket_start[L] = next;
+        for (int j = 0; j < n; j++) {
+            const int i = rows_by_c[j];
+            bucket[bucket_start[label_draws_get(draws, t, i)]++] = i;
+        }
+        /* bucket_start[l] now ends cluster l, i.e. starts l + 1. */
         double sum_d = 0, sum_cd = 0;
-        for (int l = 0; l < L; l++)
+        int from = 0;
+        for (int l = 0; l < L; l++) {
             sum_d += loss == LOSS_VI ? xlog2x(size_d[l]) : (double)size_d[l] * size_d[l];
-        for (size_t j = 0; j < need; j++)
-            sum_cd += loss == LOSS_VI ? xlog2x(table[j]) : (double)table[j] * table[j];
+            const int to = bucket_start[l];
+            int j = from;
+            while (j < to) {
+                const int k = labels[bucket[j]];
+                int count = 0;
+                while (j < to && labels[bucket[j]] == k) {
+                    count++;
+                    j++;
+                }
+                sum_cd += loss == LOSS_VI ? xlog2x(count) : (double)count * count;
+            }
+            from = to;
+        }
         out[t] = (sum_c + sum_d - 2 * sum_cd) /
                  (loss == LOSS_VI ? (double)n : (double)n * n);
     }
     free(size_c);
     free(size_d);
-    free(table);
-    return status;
+    free(rows_by_c);
+    free(bucket);
+    free(bucket_start);
+    return MS_OK;
 }
 
 /* The search's working memory: the candidate partition, its cluster sizes
