@@ -60,7 +60,8 @@
 #' @param weights For a list of states: optional non-negative weights, one
 #'   per state (normalised to sum to 1); `NULL` weighs them equally. Kept
 #'   draws of a fit weigh equally.
-#' @param runs Number of searches from random sequential allocations.
+#' @param runs Number of searches from random sequential allocations (at
+#'   most 100,000: each keeps its partition until the best is chosen).
 #' @param seed Seed of the search's random streams.
 #' @param threads Number of threads; `NULL` for [microscopes_threads()].
 #' @return An integer vector of length `n`: the cluster of each row, numbered
@@ -118,7 +119,8 @@ point_partition <- function(x, loss = c("VI", "binder", "least_squares"), ...,
     abort_arg("loss", sprintf("must be \"VI\", \"binder\" or \"least_squares\", not %s.",
                               describe_value(loss)), call = call)
   }
-  runs <- check_whole_number(runs, "runs", min = 1, call = call)
+  # Each run keeps its partition (n integers) until the best is chosen.
+  runs <- check_whole_number(runs, "runs", min = 1, max = max_search_runs, call = call)
   seed <- check_whole_number(seed, "seed", min = 0, call = call)
   threads <- resolve_threads(threads, call = call)
   is_fit <- inherits(x, "microscopes_fit")
@@ -172,6 +174,10 @@ point_partition <- function(x, loss = c("VI", "binder", "least_squares"), ...,
     c("loss", "expected_loss", "credible_ball") %in% names(attributes(out))]]
   out
 }
+
+# At most this many searches: each keeps n integers until the best is
+# chosen, and C counts runs in an int.
+max_search_runs <- 1e5
 
 # Wade & Ghahramani (2018), section 3.2, from the draws' distances to the
 # point partition and their numbers of clusters.

@@ -1,6 +1,8 @@
 /* Greedy search for the partition of least posterior expected loss
  * (partition_search.h). */
+#include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "partition_search.h"
@@ -290,7 +292,7 @@ static int search_unit(void *ctx, int run, int thread, parallel_pool_t *pool) {
         for (int j = 0; j < n; j++) search_place(&s, order[j], -1, job->loss);
     } else if (status == MS_OK) {
         /* Start from a draw, evenly spaced over the sample. */
-        const int t = (int)(((long)(run - job->n_runs) * S) / job->n_starts);
+        const int t = (int)(((int64_t)(run - job->n_runs) * S) / job->n_starts);
         for (int i = 0; i < n; i++) s.label[i] = label_draws_get(draws, t, i);
         s.n_clusters = job->n_labels[t];
         search_reset(&s, job->n_lists);
@@ -318,7 +320,13 @@ int partition_search(const label_draws_t *draws, int loss, int n_runs,
                      int n_threads, int *best, double *best_loss) {
     const int n = draws->n, S = draws->n_draws;
     const int starts = n_draw_starts < S ? n_draw_starts : S;
-    const int total = n_runs + starts;
+    /* Counted in 64 bits, and the runs' partitions (total x n ints, all
+     * kept until the best is chosen) checked against size_t. */
+    const int64_t total64 = (int64_t)n_runs + (int64_t)starts;
+    if (n_runs < 0 || starts < 0 || total64 < 1 || total64 > INT_MAX ||
+        (uint64_t)total64 > SIZE_MAX / sizeof(int) / ((size_t)n + 1))
+        return MS_ERR_NOMEM;
+    const int total = (int)total64;
     int *n_labels = malloc((size_t)S * sizeof(int) + 1);
     double *gain = malloc(((size_t)n + 1) * sizeof(double));
     int *result = malloc((size_t)total * (size_t)n * sizeof(int) + 1);

@@ -169,8 +169,10 @@ SEXP C_partition_search(SEXP labels, SEXP n_rows, SEXP label_bytes,
     x.weight = draw_weights(weights, T);
     const int l = loss_arg(loss), n_runs = Rf_asInteger(runs),
               n_starts = Rf_asInteger(draw_starts), sweeps = Rf_asInteger(max_sweeps);
+    /* The sum in 64 bits: two ints near INT_MAX overflow an int. */
     if (n_runs == NA_INTEGER || n_starts == NA_INTEGER || sweeps == NA_INTEGER ||
-        n_runs < 0 || n_starts < 0 || n_runs + n_starts < 1 || sweeps < 1)
+        n_runs < 0 || n_starts < 0 || sweeps < 1 ||
+        (int64_t)n_runs + n_starts < 1 || (int64_t)n_runs + n_starts > INT_MAX)
         Rf_error("bad search settings (internal error).");
     /* A fixed seed (not R's generator), so that a fit's point partition
      * is one thing however often it is asked for. */

@@ -116,9 +116,16 @@ test_that("the result does not depend on R's generator, and runs and seed are ch
   set.seed(2)
   b <- point_partition(fit)
   expect_identical(a, b)
+  # the C side re-checks the total number of searches in 64 bits
+  packed <- microscopes:::fit_labels(fit)
+  S <- length(packed$chain)
+  expect_error(.Call(microscopes:::C_partition_search, packed$labels, 30L, packed$label_bytes,
+                     rep(1 / S, S), 1L, .Machine$integer.max, 4L, 1000L, 1, 1L),
+               "bad search settings")
   expect_snapshot(error = TRUE, {
     point_partition(fit, loss = "vi")
     point_partition(fit, runs = 0)
+    point_partition(fit, runs = .Machine$integer.max)
     point_partition(fit, weights = 1)
     point_partition(fit, lss = "VI")
     point_partition(list(1))
