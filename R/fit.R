@@ -176,6 +176,9 @@ fit_run <- function(fit, niters, progress) {
   kept <- vapply(fit$iterations, function(done) {
     n_kept(done + niters, fit$warmup, fit$thin) - n_kept(done, fit$warmup, fit$thin)
   }, numeric(1))
+  # If attaching fails for chain j, or anything below stops, no chain keeps
+  # a recorder (taking the draws detaches it; dropping is idempotent).
+  on.exit(for (p in ptrs) .Call(C_runner_drop_recorder, p), add = TRUE)
   for (j in seq_along(ptrs)) {
     .Call(C_runner_record, ptrs[[j]], as.double(fit$iterations[j]), as.double(fit$warmup),
           fit$thin, as.integer(kept[j]))

@@ -12,6 +12,7 @@ SEXP C_runners_run(SEXP pointers, SEXP niters, SEXP threads, SEXP progress);
 SEXP C_runner_latent(SEXP ptr);
 SEXP C_runner_trace(SEXP ptr);
 SEXP C_runner_alive(SEXP ptr);
+SEXP C_runner_iteration(SEXP ptr);
 SEXP C_score_crp(SEXP sizes, SEXP n, SEXP alpha);
 SEXP C_sample_crp(SEXP n_rows, SEXP concentration);
 SEXP C_score_features(SEXP heads, SEXP tails, SEXP hps);
@@ -24,6 +25,7 @@ SEXP C_test_fail_alloc(SEXP k);
 SEXP C_runner_record(SEXP ptr, SEXP iteration, SEXP warmup, SEXP thin,
                      SEXP expected);
 SEXP C_runner_take_draws(SEXP ptr);
+SEXP C_runner_drop_recorder(SEXP ptr);
 SEXP C_draws_labels(SEXP labels, SEXP n_rows, SEXP label_bytes);
 SEXP C_draws_pack(SEXP matrix, SEXP label_bytes);
 SEXP C_draws_log_lik(SEXP view, SEXP labels, SEXP label_bytes, SEXP hps,
@@ -44,6 +46,7 @@ static const R_CallMethodDef call_methods[] = {
     {"runner_latent", (DL_FUNC)&C_runner_latent, 1},
     {"runner_trace", (DL_FUNC)&C_runner_trace, 1},
     {"runner_alive", (DL_FUNC)&C_runner_alive, 1},
+    {"runner_iteration", (DL_FUNC)&C_runner_iteration, 1},
     {"score_crp", (DL_FUNC)&C_score_crp, 3},
     {"sample_crp", (DL_FUNC)&C_sample_crp, 2},
     {"score_features", (DL_FUNC)&C_score_features, 3},
@@ -53,6 +56,7 @@ static const R_CallMethodDef call_methods[] = {
     {"test_fail_alloc", (DL_FUNC)&C_test_fail_alloc, 1},
     {"runner_record", (DL_FUNC)&C_runner_record, 5},
     {"runner_take_draws", (DL_FUNC)&C_runner_take_draws, 1},
+    {"runner_drop_recorder", (DL_FUNC)&C_runner_drop_recorder, 1},
     {"draws_labels", (DL_FUNC)&C_draws_labels, 3},
     {"draws_pack", (DL_FUNC)&C_draws_pack, 2},
     {"draws_log_lik", (DL_FUNC)&C_draws_log_lik, 5},

@@ -32,6 +32,16 @@ SEXP C_runner_record(SEXP ptr, SEXP iteration, SEXP warmup, SEXP thin,
     return R_NilValue;
 }
 
+/* Detaches and frees the recorder, if any: fit_run() drops every chain's
+ * on exit, so that a failure to attach one (or any error) leaves no chain
+ * recording into a stale recorder. */
+SEXP C_runner_drop_recorder(SEXP ptr) {
+    chain_t *chain = runner_chain(ptr);
+    draws_free(chain->recorder);
+    chain->recorder = NULL;
+    return R_NilValue;
+}
+
 /* Copies the kept draws out and detaches the recorder. */
 SEXP C_runner_take_draws(SEXP ptr) {
     chain_t *chain = runner_chain(ptr);

@@ -464,6 +464,14 @@ SEXP C_fresh_stream(void) {
     return out;
 }
 
+/* The chain's iteration count, as get_latent() saves it: with the stream,
+ * what tells whether a live runner is still at a fit's recorded state. */
+SEXP C_runner_iteration(SEXP ptr) {
+    runner_t *runner = runner_of(ptr);
+    return Rf_ScalarReal((double)runner->chain.iterations_before +
+                         runner->chain.trace_length);
+}
+
 /* FALSE for a runner restored by readRDS: its pointer is NULL. */
 SEXP C_runner_alive(SEXP ptr) {
     return Rf_ScalarLogical(TYPEOF(ptr) == EXTPTRSXP &&

@@ -74,6 +74,18 @@ test_that("update() equals one longer run, to the bit", {
   expect_identical(nrow(partition_draws(update(early, iter = 0, progress = FALSE))), 2L)
 })
 
+test_that("a recorder that cannot be attached leaves no chain recording", {
+  fit <- dpmixture(fit_Y, chains = 3, iter = 6, seed = 1, progress = FALSE)
+  bad <- fit
+  bad$iterations[3] <- -5L
+  expect_error(microscopes:::fit_run(bad, 2, progress = FALSE), "recording draws")
+  for (r in fit$runners$runners) {
+    expect_error(.Call(microscopes:::C_runner_take_draws, r$ptr), "records no draws")
+  }
+  # and the fit goes on as if nothing happened
+  expect_identical(update(fit, 2, progress = FALSE)$iterations, c(8L, 8L, 8L))
+})
+
 test_that("seed = leaves the session's generator alone; set.seed() works too", {
   set.seed(99)
   before <- .Random.seed
