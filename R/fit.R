@@ -136,6 +136,15 @@ dpmixture <- function(data, chains = 4, iter = 1000, warmup = floor(iter / 2),
 #' are exact checkpoints (each carries its chain's random stream), so the
 #' chains continue as if they had never stopped.
 #'
+#' A fit is a value: `update()` continues the chains the fit records in
+#' `states`, whatever happened to its runners since. So
+#' `f2 <- update(fit, 10); f3 <- update(fit, 10)` gives `f2` and `f3`
+#' identical (both branch from `fit`), and when an update stops with an
+#' error (a [setTimeLimit()] limit, a failed chain) after its chains had
+#' run, `fit` is as it was and its next `update()` is still exact. Live
+#' runners are reused when they are at the recorded states (same iteration
+#' and random stream); otherwise they are rebuilt from the states.
+#'
 #' @param object A `microscopes_fit` from [dpmixture()].
 #' @param iter Iterations to add per chain.
 #' @param progress Show a progress bar.
@@ -153,18 +162,46 @@ update.microscopes_fit <- function(object, iter, progress = interactive(), ...) 
   if (missing(iter)) abort_arg("iter", "must be given: the number of iterations to add per chain.", call = call)
   iter <- check_whole_number(iter, "iter", min = 0, call = call)
   progress <- check_flag(progress, "progress", call = call)
-  if (!fit_runners_alive(object)) {
-    runners <- lapply(object$states, function(s) {
-      runner(object$defn, object$data, s, object$kernel_config)
-    })
-    object$runners <- parallel_runner(runners, threads = object$threads)
-  }
+  object$runners <- fit_current_runners(object)
   fit_run(object, iter, progress = progress)
+}
+
+# A fit is a value: its `states` are its chains, exact checkpoints (each
+# carries its iteration and random stream). Its runners are only a cache of
+# them. A runner is an external pointer that keeps advancing when no fit
+# records it: another update() of the same fit (branching), or a run that
+# ended in an error (a time limit, a failed chain) after the chains had
+# moved. So a live runner is reused only while its iteration and stream are
+# the ones the fit recorded; any other chain is rebuilt from its state,
+# which resumes it bit for bit.
+fit_current_runners <- function(fit) {
+  states <- fit$states
+  if (length(states) != fit$chains) {
+    stop(microscopes_condition(
+      "The fit holds no final states to continue from (internal error).",
+      class = "microscopes_error_internal", call = NULL))
+  }
+  runners <- if (is.null(fit$runners)) vector("list", fit$chains) else fit$runners$runners
+  rebuilt <- FALSE
+  for (j in seq_len(fit$chains)) {
+    if (!is.null(runners[[j]]) && runner_at_state(runners[[j]], states[[j]])) next
+    runners[[j]] <- runner(fit$defn, fit$data, states[[j]], fit$kernel_config)
+    rebuilt <- TRUE
+  }
+  if (!rebuilt) return(fit$runners)
+  parallel_runner(runners, threads = fit$threads)
 }
 
 fit_runners_alive <- function(fit) {
   !is.null(fit$runners) &&
     all(vapply(fit$runners$runners, function(r) .Call(C_runner_alive, r$ptr), logical(1)))
+}
+
+# Whether a runner is alive and exactly at the checkpoint `state`.
+runner_at_state <- function(r, state) {
+  isTRUE(.Call(C_runner_alive, r$ptr)) &&
+    identical(.Call(C_runner_iteration, r$ptr), as.double(state$iteration)) &&
+    identical(.Call(C_runner_stream, r$ptr), state$rng)
 }
 
 # Runs every chain of the fit `niters` more iterations with a recorder

@@ -74,6 +74,51 @@ test_that("update() equals one longer run, to the bit", {
   expect_identical(nrow(partition_draws(update(early, iter = 0, progress = FALSE))), 2L)
 })
 
+test_that("update() twice from one fit branches: both equal one longer run", {
+  long <- dpmixture(fit_Y, chains = 2, iter = 30, warmup = 10, thin = 2, seed = 7,
+                    progress = FALSE)
+  fit <- dpmixture(fit_Y, chains = 2, iter = 20, warmup = 10, thin = 2, seed = 7,
+                   progress = FALSE)
+  f2 <- update(fit, 10, progress = FALSE)
+  # fit's runners have moved on with f2: update() must not trust them
+  f3 <- update(fit, 10, progress = FALSE)
+  for (f in list(f2, f3)) {
+    expect_identical(partition_draws(f), partition_draws(long))
+    expect_identical(as.data.frame(f), as.data.frame(long))
+    expect_identical(f$iterations, long$iterations)
+    expect_identical(f$states, long$states)
+  }
+  # and each branch goes on from its own chains
+  expect_identical(as.data.frame(update(f2, 4, progress = FALSE)),
+                   as.data.frame(update(f3, 4, progress = FALSE)))
+  expect_identical(as.data.frame(update(fit, 14, progress = FALSE)),
+                   as.data.frame(update(long, 4, progress = FALSE)))
+  # runners moved by hand are stale too
+  run(fit$runners, 3)
+  expect_identical(as.data.frame(update(fit, 10, progress = FALSE)), as.data.frame(long))
+})
+
+test_that("an error mid-run leaves the fit as it was: the next update() is exact", {
+  skip_on_cran()
+  Y <- make_binary_data(n = 2000, D = 100, n_prototypes = 6, noise = 0.2, seed = 3)
+  fit <- dpmixture(Y, chains = 2, iter = 4, warmup = 2, seed = 4, progress = FALSE)
+  long <- dpmixture(Y, chains = 2, iter = 7, warmup = 2, seed = 4, progress = FALSE)
+  caught <- tryCatch({
+    setTimeLimit(elapsed = 1, transient = TRUE)
+    update(fit, 1e6, progress = FALSE)
+    "finished"
+  }, error = function(e) conditionMessage(e))
+  setTimeLimit()
+  expect_match(caught, "elapsed time limit")
+  # the chains did run: the fit's runners are past its states
+  it <- vapply(fit$runners$runners, function(r) .Call(microscopes:::C_runner_iteration, r$ptr),
+               numeric(1))
+  expect_true(all(it > vapply(fit$states, `[[`, numeric(1), "iteration")))
+  more <- update(fit, 3, progress = FALSE)
+  expect_identical(as.data.frame(more), as.data.frame(long))
+  expect_identical(more$states, long$states)
+})
+
 test_that("a recorder that cannot be attached leaves no chain recording", {
   fit <- dpmixture(fit_Y, chains = 3, iter = 6, seed = 1, progress = FALSE)
   bad <- fit
