@@ -87,7 +87,8 @@ static int log_lik_unit(void *ctx, int t, int thread, parallel_pool_t *pool) {
 }
 
 int log_lik_draws(const data_t *data, const label_draws_t *draws,
-                  const double *hps, int n_threads, double *out) {
+                  const double *hps, int n_threads, double *out,
+                  parallel_poll_fn poll, void *poll_ctx) {
     log_lik_job_t job = {data, draws, hps, out};
-    return parallel_for(draws->n_draws, n_threads, log_lik_unit, &job, NULL, NULL);
+    return parallel_for(draws->n_draws, n_threads, log_lik_unit, &job, poll, poll_ctx);
 }

@@ -12,11 +12,15 @@
 #define MICROSCOPES_LOG_LIK_H
 
 #include "data.h"
+#include "parallel.h"
 #include "partition_search.h"
 
 /* out[t + i * n_draws]; hps[t * 2D + d] = a_d, [t * 2D + D + d] = b_d.
- * Draws are spread over up to n_threads threads. MS_OK or an error. */
+ * Draws are spread over up to n_threads threads; the pool calls `poll`
+ * (may be NULL) on the calling thread. MS_OK, an error, or MS_INTERRUPTED
+ * when `poll` asked to stop. */
 int log_lik_draws(const data_t *data, const label_draws_t *draws,
-                  const double *hps, int n_threads, double *out);
+                  const double *hps, int n_threads, double *out,
+                  parallel_poll_fn poll, void *poll_ctx);
 
 #endif

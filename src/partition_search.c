@@ -223,8 +223,12 @@ static void shuffle(int *order, int n, rng_t *rng) {
 
 /* Sweeps of single-row moves until none helps. MS_OK or MS_ERR_NOMEM. */
 static int search_sweeps(search_t *s, int *order, int max_sweeps, int loss,
-                         rng_t *rng) {
+                         rng_t *rng, parallel_pool_t *pool) {
     for (int sweep = 0; sweep < max_sweeps; sweep++) {
+        /* A sweep is O(n x draws x overlaps): stop between sweeps when the
+         * pool asks (an interrupt; with one thread, this also polls). The
+         * run's result is then not used. */
+        if (parallel_stop_requested(pool)) return MS_OK;
         int changed = 0;
         shuffle(order, s->n, rng);
         for (int j = 0; j < s->n; j++) {
@@ -258,7 +262,6 @@ typedef struct {
 
 static int search_unit(void *ctx, int run, int thread, parallel_pool_t *pool) {
     (void)thread;
-    (void)pool;
     const search_job_t *job = ctx;
     const label_draws_t *draws = job->draws;
     const int n = draws->n, S = draws->n_draws;
@@ -298,7 +301,7 @@ static int search_unit(void *ctx, int run, int thread, parallel_pool_t *pool) {
         search_reset(&s, job->n_lists);
     }
     if (status == MS_OK)
-        status = search_sweeps(&s, order, job->max_sweeps, job->loss, &rng);
+        status = search_sweeps(&s, order, job->max_sweeps, job->loss, &rng, pool);
     if (status == MS_OK) {
         relabel_first_appearance(s.label, n, map);
         status = partition_draw_losses(draws, s.label, job->loss, losses);
@@ -317,7 +320,8 @@ static int search_unit(void *ctx, int run, int thread, parallel_pool_t *pool) {
 
 int partition_search(const label_draws_t *draws, int loss, int n_runs,
                      int n_draw_starts, int max_sweeps, uint64_t seed,
-                     int n_threads, int *best, double *best_loss) {
+                     int n_threads, int *best, double *best_loss,
+                     parallel_poll_fn poll, void *poll_ctx) {
     const int n = draws->n, S = draws->n_draws;
     const int starts = n_draw_starts < S ? n_draw_starts : S;
     /* Counted in 64 bits, and the runs' partitions (total x n ints, all
@@ -370,7 +374,7 @@ int partition_search(const label_draws_t *draws, int loss, int n_runs,
         search_job_t job = {draws, loss, n_runs, starts, max_sweeps, seed,
                             n_labels, by_row, draw_offset, list_start, n_lists,
                             gain, result, expected};
-        status = parallel_for(total, n_threads, search_unit, &job, NULL, NULL);
+        status = parallel_for(total, n_threads, search_unit, &job, poll, poll_ctx);
     }
     if (status == MS_OK) {
         /* The best run, ties to the first: the same for any thread count. */

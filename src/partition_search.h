@@ -18,6 +18,7 @@
 #define MICROSCOPES_PARTITION_SEARCH_H
 
 #include <stdint.h>
+#include "parallel.h"
 
 enum { LOSS_BINDER = 0, LOSS_VI = 1 };
 
@@ -46,9 +47,13 @@ int partition_draw_losses(const label_draws_t *draws, const int *labels,
  * search has its own stream (derived from `seed` and its index) and runs
  * on one of up to n_threads threads; the best (ties: the first) is the
  * same for any thread count. Writes the best partition (labels 0, 1, ...
- * by first appearance) and its expected loss. MS_OK or MS_ERR_NOMEM. */
+ * by first appearance) and its expected loss. The pool calls `poll`
+ * (may be NULL) on the calling thread; a search checks between sweeps
+ * whether to stop. MS_OK, MS_ERR_NOMEM, or MS_INTERRUPTED when `poll`
+ * asked to stop. */
 int partition_search(const label_draws_t *draws, int loss, int n_runs,
                      int n_draw_starts, int max_sweeps, uint64_t seed,
-                     int n_threads, int *best, double *best_loss);
+                     int n_threads, int *best, double *best_loss,
+                     parallel_poll_fn poll, void *poll_ctx);
 
 #endif

@@ -144,16 +144,21 @@ SEXP C_draws_log_lik(SEXP view, SEXP labels, SEXP label_bytes, SEXP hps,
         Rf_error("feature hyperparameters of the draws must be a %d x %d "
                  "matrix (internal error).", T, 2 * data.D);
     const int n_threads = Rf_asInteger(threads);
-    /* Draw-major copy of the hyperparameters for the C side. */
-    double *hp = (double *)R_alloc((size_t)T * 2 * data.D + 1, sizeof(double));
+    /* Draw-major copy of the hyperparameters for the workers: C memory
+     * owned by an external pointer, never R_alloc (r_glue.h). */
+    SEXP hp_buffer = PROTECT(glue_buffer_new(((size_t)T * 2 * data.D + 1) * sizeof(double)));
+    double *hp = glue_buffer_data(hp_buffer);
     for (int t = 0; t < T; t++)
         for (int j = 0; j < 2 * data.D; j++)
             hp[(size_t)t * 2 * data.D + j] = REAL(hps)[t + (R_xlen_t)j * T];
     SEXP out = PROTECT(Rf_allocMatrix(REALSXP, T, data.n));
+    poll_guard_t guard;
+    poll_guard_start(&guard, 0, 0.0, NULL);
     const int status = log_lik_draws(&data, &x, hp, n_threads > 0 ? n_threads : 1,
-                                     REAL(out));
-    stop_on_status(status, "log_lik()");
-    UNPROTECT(1);
+                                     REAL(out), poll_guard_pool_poll, &guard);
+    glue_buffer_free(hp_buffer);
+    poll_guard_end(&guard, status, "log_lik()");
+    UNPROTECT(2);
     return out;
 }
 
@@ -193,10 +198,13 @@ SEXP C_partition_search(SEXP labels, SEXP n_rows, SEXP label_bytes,
     SEXP best = PROTECT(Rf_allocVector(INTSXP, x.n));
     double expected = 0;
     const int n_threads = Rf_asInteger(threads);
+    poll_guard_t guard;
+    poll_guard_start(&guard, 0, 0.0, NULL);
     const int status = partition_search(&x, l, n_runs, n_starts, sweeps, seed,
                                         n_threads > 0 ? n_threads : 1,
-                                        INTEGER(best), &expected);
-    stop_on_status(status, "point_partition()");
+                                        INTEGER(best), &expected,
+                                        poll_guard_pool_poll, &guard);
+    poll_guard_end(&guard, status, "point_partition()");
     for (int i = 0; i < x.n; i++) INTEGER(best)[i] += 1;
     Rf_setAttrib(best, Rf_install("expected_loss"), Rf_ScalarReal(expected));
     UNPROTECT(1);

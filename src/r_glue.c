@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <R_ext/Random.h>
@@ -131,6 +132,22 @@ void poll_guard_finish(poll_guard_t *guard) {
 void poll_guard_release(poll_guard_t *guard) {
     if (guard->condition != R_NilValue) R_ReleaseObject(guard->condition);
     guard->condition = R_NilValue;
+}
+
+int poll_guard_pool_poll(void *guard, long progress) {
+    return poll_guard_poll(guard, (double)progress);
+}
+
+void poll_guard_end(poll_guard_t *guard, int status, const char *what) {
+    poll_guard_finish(guard);
+    if (status != MS_OK && status != MS_INTERRUPTED) {
+        poll_guard_release(guard);
+        stop_on_status(status, what);
+    }
+    char message[128];
+    snprintf(message, sizeof(message), "%s interrupted", what);
+    poll_guard_raise(guard, message);
+    stop_on_status(status, what);
 }
 
 void poll_guard_raise(poll_guard_t *guard, const char *interrupt_message) {

@@ -63,6 +63,17 @@ void poll_guard_raise(poll_guard_t *guard, const char *interrupt_message);
 /* Forgets a caught error without raising it (before raising another). */
 void poll_guard_release(poll_guard_t *guard);
 
+/* The pool's poll (parallel.h) with a guard as its context: every .Call
+ * that runs the pool passes this and the guard. */
+int poll_guard_pool_poll(void *guard, long progress);
+
+/* After the pool is joined and its C memory freed: closes the progress
+ * bar, then raises a C failure as an error about `what`, an interrupt as
+ * an interrupt condition ("<what> interrupted"), an R error caught at a
+ * poll as it was. Returns only when status is MS_OK and nothing was
+ * caught. */
+void poll_guard_end(poll_guard_t *guard, int status, const char *what);
+
 /* ---- C memory for workers ----
  * Memory that worker threads use is malloc'ed, never R_alloc'ed, and owned
  * by an external pointer with a finalizer (as curl does), so that it is

@@ -74,28 +74,6 @@ static void state_from_list(query_state_t *st, SEXP s, int D, int index) {
                      index);
 }
 
-/* The pool's poll: the package's one guarded poll (r_glue.c), which
- * catches every condition; the pool then stops and frees its C memory, and
- * finish_query() raises what was caught. */
-static int query_poll(void *guard, long progress) {
-    return poll_guard_poll(guard, (double)progress);
-}
-
-/* After the pool: an interrupt is signalled as an interrupt (as in run()),
- * an R error caught at a poll is raised as it was, a C failure as an
- * error. */
-static void finish_query(poll_guard_t *guard, int status, const char *what) {
-    poll_guard_finish(guard);
-    if (status != MS_OK && status != MS_INTERRUPTED) {
-        poll_guard_release(guard);
-        stop_on_status(status, what);
-    }
-    char message[128];
-    snprintf(message, sizeof(message), "%s interrupted", what);
-    poll_guard_raise(guard, message);
-    stop_on_status(status, what);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Posterior-predictive queries */
 
@@ -200,8 +178,8 @@ SEXP C_query_predictive(SEXP x, SEXP states, SEXP kind_, SEXP draw_state,
 
     poll_guard_t guard;
     poll_guard_start(&guard, 0, 0.0, NULL);
-    int status = query_run(&p, threads, query_poll, &guard);
-    finish_query(&guard, status, "posterior-predictive query");
+    int status = query_run(&p, threads, poll_guard_pool_poll, &guard);
+    poll_guard_end(&guard, status, "posterior-predictive query");
     UNPROTECT(n_protected + 1);
     return out;
 }
@@ -247,8 +225,8 @@ SEXP C_query_zmatrix(SEXP labels, SEXP weights, SEXP threads_) {
     poll_guard_t guard;
     poll_guard_start(&guard, 0, 0.0, NULL);
     int status = partition_zmatrix(REAL(z), n, S, label, w, threads,
-                                   query_poll, &guard);
-    finish_query(&guard, status, "zmatrix()");
+                                   poll_guard_pool_poll, &guard);
+    poll_guard_end(&guard, status, "zmatrix()");
     UNPROTECT(2);
     return z;
 }

@@ -308,3 +308,42 @@ test_that("small validation holes give errors naming the argument", {
                "`features` must be NULL \\(all features\\) or distinct whole numbers")
   expect_error(slice_feature_hp_kernel(features = Inf), "`features` must be")
 })
+
+test_that("Ctrl-C stops log_lik() and the point-partition search as an interrupt", {
+  skip_on_os("windows")
+  skip_on_cran()
+  # Long calls on made-up draws (singletons: K x D work per draw); each
+  # would take tens of seconds, and must stop within a few.
+  n <- 1000L
+  D <- 1000L
+  Y <- make_binary_data(n = n, D = D, seed = 2)
+  view <- dataview(Y)
+  S <- 1000L
+  labels <- .Call(microscopes:::C_draws_pack, matrix(rep(seq_len(n), each = S), S, n), 2L)
+  hps <- matrix(1, S, 2 * D)
+  interrupt_after <- function(expr) {
+    system(sprintf("sh -c 'sleep 1; kill -INT %d' >/dev/null 2>&1 &", Sys.getpid()))
+    started <- Sys.time()
+    outcome <- tryCatch({
+      force(expr)
+      "finished"
+    }, interrupt = function(e) "interrupted")
+    list(outcome = outcome, seconds = as.numeric(difftime(Sys.time(), started, units = "secs")))
+  }
+  got <- interrupt_after(.Call(microscopes:::C_draws_log_lik, view, labels, 2L, hps, 2L))
+  expect_equal(got$outcome, "interrupted")
+  expect_lt(got$seconds, 8)
+  # the search: near-singleton draws, many runs
+  set.seed(1)
+  z <- t(vapply(1:40, function(s) {
+    v <- seq_len(n)
+    pick <- sample(n, 200)
+    v[pick[1:100]] <- v[pick[101:200]]
+    match(v, unique(v))
+  }, integer(n)))
+  packed <- .Call(microscopes:::C_draws_pack, z, 2L)
+  got <- interrupt_after(.Call(microscopes:::C_partition_search, packed, n, 2L, rep(1 / 40, 40),
+                               1L, 1000L, 4L, 1000L, 1, 2L))
+  expect_equal(got$outcome, "interrupted")
+  expect_lt(got$seconds, 8)
+})
