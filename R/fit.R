@@ -160,7 +160,9 @@ update.microscopes_fit <- function(object, iter, progress = interactive(), ...) 
   call <- sys.call()
   check_dots_empty(..., call = call)
   if (missing(iter)) abort_arg("iter", "must be given: the number of iterations to add per chain.", call = call)
-  iter <- check_whole_number(iter, "iter", min = 0, call = call)
+  # Iteration counts are ints, in R and in the recorder.
+  iter <- check_whole_number(iter, "iter", min = 0,
+                             max = .Machine$integer.max - max(object$iterations), call = call)
   progress <- check_flag(progress, "progress", call = call)
   object$runners <- fit_current_runners(object)
   fit_run(object, iter, progress = progress)

@@ -119,6 +119,13 @@ test_that("an error mid-run leaves the fit as it was: the next update() is exact
   expect_identical(more$states, long$states)
 })
 
+test_that("update() refuses an iter that would overflow the iteration count", {
+  fit <- dpmixture(fit_Y, chains = 2, iter = 6, seed = 1, progress = FALSE)
+  expect_error(update(fit, .Machine$integer.max, progress = FALSE),
+               "`iter` must be a single whole number between 0 and 2147483641",
+               class = "microscopes_error_argument")
+})
+
 test_that("a recorder that cannot be attached leaves no chain recording", {
   fit <- dpmixture(fit_Y, chains = 3, iter = 6, seed = 1, progress = FALSE)
   bad <- fit
