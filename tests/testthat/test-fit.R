@@ -392,7 +392,9 @@ test_that("Ctrl-C returns the fit so far, with a warning, and update() continues
   }
   more <- update(fit, iter = 1, progress = FALSE)
   expect_identical(more$iterations, fit$iterations + 1L)
-  expect_identical(nrow(as.data.frame(more)), nrow(df) + 3L)
+  # one more draw for each chain whose new iteration is past the warmup (a
+  # slow machine, or a sanitizer build, may stop chains still in it)
+  expect_identical(nrow(as.data.frame(more)), nrow(df) + sum(fit$iterations + 1L > 2L))
 })
 
 test_that("above 65,536 rows the labels take 32 bits, and read back the same", {
