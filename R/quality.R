@@ -173,3 +173,55 @@ predict_labels <- function(queries, latents, labels) {
   dimnames(out) <- list(rownames(queries), levels(labels))
   out
 }
+
+#' Adjusted Rand index of two partitions
+#'
+#' The share of pairs of rows on which two partitions agree (both put the
+#' pair together, or both apart), corrected for chance as Hubert and Arabie
+#' (1985) do: 1 when the partitions are the same up to relabelling, about 0
+#' when they agree no more than two random partitions with the same group
+#' sizes would (it can be negative). Unlike [cluster_purity()] it penalises
+#' splitting a label over many groups: a partition into singletons has
+#' purity 1 but an adjusted Rand index of 0 against any labels.
+#'
+#' @param x,y Two vectors (or factors) of group labels, one per row, of
+#'   the same length. Rows where either is `NA` are left out.
+#' @return A single number, at most 1.
+#' @references Hubert, L. and Arabie, P. (1985). Comparing partitions.
+#'   *Journal of Classification* 2, 193-218.
+#' @examples
+#' labels <- c(2, 2, 2, 3, 3, 3)
+#' adjusted_rand_index(c(1, 1, 1, 2, 2, 2), labels)  # the same partition: 1
+#' adjusted_rand_index(c(1, 1, 2, 2, 3, 3), labels)  # 8 / 33
+#' adjusted_rand_index(1:6, labels)                  # singletons: 0
+#' cluster_purity(initialize_state(model_definition(6, rep(list(beta_bernoulli()), 1)),
+#'                                 matrix(TRUE, 6, 1), assignment = 1:6),
+#'                labels)                           # ... but purity 1
+#' @export
+adjusted_rand_index <- function(x, y) {
+  for (arg in c("x", "y")) {
+    value <- get(arg)
+    if (!is.atomic(value) || is.null(value) || !is.null(dim(value))) {
+      abort_arg(arg, sprintf("must be a vector of group labels, not %s.",
+                             describe_type(value)))
+    }
+  }
+  if (length(x) != length(y)) {
+    abort_arg("y", sprintf("must have the length of `x` (%d), not %d.",
+                           length(x), length(y)))
+  }
+  known <- !is.na(x) & !is.na(y)
+  if (sum(known) < 2L) {
+    abort_arg("x", "and `y` must have at least two rows where neither is NA.")
+  }
+  counts <- table(as.character(x[known]), as.character(y[known]))
+  pairs <- function(m) sum(as.double(m) * (as.double(m) - 1) / 2)
+  index <- pairs(counts)
+  rows <- pairs(rowSums(counts))
+  cols <- pairs(colSums(counts))
+  expected <- rows * cols / pairs(sum(known))
+  largest <- (rows + cols) / 2
+  # Both partitions all singletons, or both one group: they are the same.
+  if (largest == expected) return(1)
+  (index - expected) / (largest - expected)
+}

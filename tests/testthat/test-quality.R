@@ -85,3 +85,29 @@ test_that("predict_labels() tells well-separated kinds of rows apart", {
   expect_error(predict_labels(q, get_latent(r), labels[-1]), "`labels` must have one label")
   expect_error(predict_labels(q, list(), labels), "`latents` must be")
 })
+
+test_that("adjusted_rand_index() equals a hand computation", {
+  # Table of x against y: rows (2, 1, 0) and (0, 1, 2). Pairs together in
+  # both: 1 + 1 = 2; in x: 3 + 3 = 6; in y: 1 + 1 + 1 = 3; of 15 pairs.
+  # Expected 6 * 3 / 15 = 1.2, maximum (6 + 3) / 2 = 4.5: (2 - 1.2) / 3.3.
+  x <- c(1, 1, 1, 2, 2, 2)
+  y <- c("a", "a", "b", "b", "c", "c")
+  expect_equal(adjusted_rand_index(x, y), 8 / 33)
+  expect_equal(adjusted_rand_index(y, x), 8 / 33)
+  expect_equal(adjusted_rand_index(factor(x), y), 8 / 33)
+  expect_equal(adjusted_rand_index(x, c(5, 5, 5, 9, 9, 9)), 1)
+  expect_equal(adjusted_rand_index(1:6, x), 0)
+  expect_equal(adjusted_rand_index(1:6, 6:1), 1)
+  expect_equal(adjusted_rand_index(rep(1, 6), rep(2, 6)), 1)
+  # NA rows are left out.
+  expect_equal(adjusted_rand_index(c(x, NA), c(y, "a")), 8 / 33)
+  # Below chance: negative.
+  expect_lt(adjusted_rand_index(c(1, 1, 2, 2), c(1, 2, 1, 2)), 0)
+})
+
+test_that("adjusted_rand_index() checks its arguments", {
+  expect_error(adjusted_rand_index(1:3, 1:4), "`y` must have the length of `x` \\(3\\), not 4")
+  expect_error(adjusted_rand_index(list(1, 2), 1:2), "`x` must be a vector of group labels")
+  expect_error(adjusted_rand_index(1:2, matrix(1:2)), "`y` must be a vector of group labels")
+  expect_error(adjusted_rand_index(c(1, NA), c(NA, 2)), "at least two rows")
+})
