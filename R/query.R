@@ -149,6 +149,7 @@ posterior_predictive_statistic <- function(queries, infers,
 
   if (exact) {
     out <- .Call(C_query_predictive, x, states$states, 3L, NULL, w, threads)
+    out <- clamp_probability(out)
     if (merge == "mode") out <- out > 0.5
   } else {
     n_draws <- as.double(S) * spc
@@ -162,6 +163,7 @@ posterior_predictive_statistic <- function(queries, infers,
     kind <- if (merge == "avg") 1L else 2L
     out <- .Call(C_query_predictive, x, states$states, kind, draw_state, w,
                  threads)
+    if (kind == 1L) out <- clamp_probability(out)
   }
   dimnames(out) <- dimnames(queries)
   out
@@ -199,6 +201,14 @@ zmatrix <- function(infers, weights = NULL, threads = NULL) {
   w <- query_weights(weights, length(states$states), call = call)
   threads <- resolve_threads(threads, call = call)
   .Call(C_query_zmatrix, states$labels, w, threads)
+}
+
+# Weighted means of probabilities over many states can round past 1 (fifty
+# weights of 1/50 sum to 1 + 4e-16): results are probabilities, so they are
+# kept in [0, 1].
+clamp_probability <- function(p) {
+  p[] <- pmin(pmax(p, 0), 1)
+  p
 }
 
 # ---------------------------------------------------------------------------

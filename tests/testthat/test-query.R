@@ -402,3 +402,20 @@ test_that("on chains fitted to well-separated data, the summaries are obvious", 
   expect_true(all(p[1, 1:5] > 0.8) && all(p[1, 11:15] < 0.2))
   expect_true(all(p[2, 1:5] < 0.2) && all(p[2, 11:15] > 0.8))
 })
+
+test_that("averaged probabilities over many states stay within [0, 1]", {
+  # Fifty weights of 1/50 sum to 1 + 4e-16: a column that every draw fills
+  # with TRUE must still come out as a probability (plot_predictions()
+  # refuses anything above 1).
+  Y <- matrix(TRUE, 50, 3)
+  defn <- model_definition(50, rep(list(beta_bernoulli()), 3))
+  view <- dataview(Y)
+  s <- withr::with_seed(1, initialize_state(defn, view, feature_hps = matrix(0.01, 3, 2),
+                                            assignment = rep(1L, 50)))
+  q <- matrix(c(TRUE, NA, NA), 1, 3)
+  avg <- withr::with_seed(2, posterior_predictive_statistic(q, rep(list(s), 50)))
+  expect_true(all(avg >= 0 & avg <= 1))
+  expect_identical(avg[1, 2:3], c(1, 1))
+  exact <- posterior_predictive_statistic(q, rep(list(s), 50), exact = TRUE)
+  expect_true(all(exact >= 0 & exact <= 1))
+})
