@@ -125,7 +125,7 @@ format_diagnostics <- function(diag) {
 #'   Analysis* 16, 667-718. \doi{10.1214/20-BA1221}
 #' @examples
 #' data(house_votes)
-#' fit <- dpmixture(house_votes, chains = 2, iter = 200, seed = 1)
+#' fit <- dpmixture(house_votes, chains = 2, iter = 100, seed = 1)
 #' print(fit)
 #' s <- summary(fit)
 #' s$sizes
@@ -270,7 +270,7 @@ format.microscopes_fit <- function(x, ...) {
 #' @return See `type`. `fitted()`: an integer vector of cluster labels.
 #' @examples
 #' data(house_votes)
-#' fit <- dpmixture(house_votes, chains = 2, iter = 200, seed = 1)
+#' fit <- dpmixture(house_votes, chains = 2, iter = 100, seed = 1)
 #' table(fitted(fit))
 #' new <- house_votes[1:3, ]
 #' new[, 9:16] <- NA

@@ -21,7 +21,7 @@
 #' @return `x`, invisibly.
 #' @examples
 #' data(house_votes)
-#' fit <- dpmixture(house_votes, chains = 2, iter = 200, seed = 1)
+#' fit <- dpmixture(house_votes, chains = 2, iter = 100, seed = 1)
 #' plot(fit)
 #' plot(fit, type = "k")
 #' plot(fit, type = "psm", max_rows = 200)

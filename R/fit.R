@@ -72,7 +72,7 @@
 #' @seealso [update.microscopes_fit()] to run longer.
 #' @examples
 #' data(house_votes)
-#' fit <- dpmixture(house_votes, chains = 2, iter = 200, seed = 1)
+#' fit <- dpmixture(house_votes, chains = 2, iter = 100, seed = 1)
 #' fit
 #' @export
 dpmixture <- function(data, chains = 4, iter = 1000, warmup = floor(iter / 2),
