@@ -6,9 +6,6 @@
 #include "state_internal.h"
 #include "status.h"
 
-static int round_up_to_block(int k) {
-    return (k + SLOT_BLOCK - 1) / SLOT_BLOCK * SLOT_BLOCK;
-}
 
 static int grow(void **ptr, size_t bytes) {
     void *p = ms_realloc(*ptr, bytes);
@@ -262,10 +259,10 @@ void deactivate(state_t *st, int k) {
     mark_free(st, k);
 }
 
-/* Makes the lowest free slot the ghost (lowest, so ids stay small and are
- * reused and slot_span stays near the number of groups), growing the
- * arrays when every slot is taken. */
-static int make_ghost(state_t *st) {
+/* Takes the lowest free slot (lowest, so ids stay small and are reused and
+ * slot_span stays near the number of groups), growing the arrays when
+ * every slot is taken, and gives it the tables of an empty group. */
+int state_claim_free_slot(state_t *st, int *slot) {
     int k = 0;
     while (k < st->capacity && st->in_use[k]) k++;
     if (k == st->capacity) {
@@ -273,9 +270,13 @@ static int make_ghost(state_t *st) {
         if (status) return status;
     }
     mark_in_use(st, k);
-    st->ghost = k;
     slot_make_empty(st, k);
+    *slot = k;
     return MS_OK;
+}
+
+static int make_ghost(state_t *st) {
+    return state_claim_free_slot(st, &st->ghost);
 }
 
 int state_set_assignment(state_t *st, const data_t *data,

@@ -9,24 +9,11 @@
 #include "state_internal.h"
 #include "status.h"
 
-static int round_up_to_block(int k) {
-    return (k + SLOT_BLOCK - 1) / SLOT_BLOCK * SLOT_BLOCK;
-}
-
 int state_claim_work_slot(state_t *st, int *slot) {
-    int k = 0;
-    /* The ghost is in use, so it is never claimed. */
-    while (k < st->capacity && st->in_use[k]) k++;
-    if (k == st->capacity) {
-        int status = state_grow(st, 2 * st->capacity);
-        if (status) return status;
-    }
-    /* A free slot has zero counts (an invariant of state.c); its tables
-     * are whatever its last group left, so they are reset. */
-    mark_in_use(st, k);
-    slot_make_empty(st, k);
-    *slot = k;
-    return MS_OK;
+    /* The ghost is in use, so it is never claimed. A free slot has zero
+     * counts (an invariant of state.c); its tables are whatever its last
+     * group left, so they are reset. */
+    return state_claim_free_slot(st, slot);
 }
 
 void state_release_slot(state_t *st, int slot) {

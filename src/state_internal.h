@@ -13,6 +13,11 @@
  * is computed by this one expression (or read from a table it filled), so
  * that incremental updates and rebuilds from scratch agree to the last
  * bit. */
+/* Slot counts are kept to whole blocks of SLOT_BLOCK (state.h). */
+static inline int round_up_to_block(int k) {
+    return (k + SLOT_BLOCK - 1) / SLOT_BLOCK * SLOT_BLOCK;
+}
+
 static inline double log_shift(double x, int count) {
     return count >= 0 ? log(x + (double)count) : 0.0;
 }
@@ -38,6 +43,9 @@ void slot_update(state_t *st, const data_t *data, int row, int k, int step);
 /* Slot bookkeeping of state.c, shared with the group-level operations of
  * state_group.c (split-merge moves, compaction). */
 int state_grow(state_t *st, int new_capacity);
+/* The lowest free slot, marked in use with an empty group's tables
+ * (growing the arrays when all are taken): the ghost and work slots. */
+int state_claim_free_slot(state_t *st, int *slot);
 double log_denominator(state_t *st, int N);     /* T(N) of state.h */
 void slot_build_denominators(state_t *st, int k);
 void slot_make_empty(state_t *st, int k);       /* tables of an empty group */
