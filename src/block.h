@@ -1,0 +1,156 @@
+/* Feature blocks: the seam between the partition and the likelihoods.
+ *
+ * A chain's state (state.h) is the partition bookkeeping (slots, sizes, the
+ * active list, the ghost, the group of each row) plus one feature block per
+ * likelihood kind present in the model definition. A block holds every
+ * feature of its kind: their packed data, their per-slot sufficient
+ * statistics, cached tables that make a score cheap, and their
+ * hyperparameters. The partition calls a block through its operations
+ * table once per block per row (never per feature), so a block's inner
+ * loops run over its own features with no dispatch.
+ *
+ * Blocks are scored in a fixed order (beta-Bernoulli first); the first
+ * block writes a row's scores and the others add theirs, so a definition
+ * with one block computes exactly what that block computes alone.
+ *
+ * Conventions every operation follows:
+ * - slots are the partition's (0 .. capacity), a block keeps per-slot
+ *   arrays of the partition's capacity (grown through `grow`);
+ * - `add_row` / `remove_row` are called after the partition has changed
+ *   `size[k]` (so the block sees the size that includes the move) and
+ *   never change group_of_row;
+ * - a free slot has zero statistics; `clear_slot` also resets its tables
+ *   to those of an empty group under the current hyperparameters;
+ * - scores and log marginals are full log densities, constants included,
+ *   with a missing cell (NA) left out of every term;
+ * - operations never allocate except `grow`, `rebuild` and `init`, and
+ *   never call R (they run in worker threads). */
+#ifndef MICROSCOPES_BLOCK_H
+#define MICROSCOPES_BLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Likelihood kinds, in scoring order. */
+enum {
+    BLOCK_BETA_BERNOULLI = 0,       /* bb */
+    BLOCK_DIRICHLET_DISCRETE = 1,   /* dd */
+    BLOCK_GAMMA_POISSON = 2,        /* gp */
+    BLOCK_BETA_NEGATIVE_BINOMIAL = 3, /* bnb */
+    BLOCK_NORMAL_INVERSE_CHISQ = 4, /* nich */
+    N_BLOCK_KINDS = 5
+};
+
+/* Missing cells in packed columns. */
+#define BLOCK_INT_NA INT32_MIN
+
+/* What a block may read of the partition (owned by the state). */
+typedef struct {
+    int n;                  /* rows */
+    int capacity;           /* slots allocated */
+    int slot_span;          /* every slot in use is below this */
+    const int *size;        /* rows in each slot */
+    const int *group_of_row;
+    const int *active;      /* ids of the non-empty slots */
+    int n_active;
+    int ghost;              /* the empty slot offered as a new group */
+} partition_view_t;
+
+/* A block's packed data: its columns, row-major (row i's cells of the
+ * block's features are contiguous), read-only and shared by every chain. */
+typedef struct {
+    int n, n_features;
+    const int32_t *ivalues;     /* n x n_features, or NULL: dd levels
+                                 * 0..k-1, gp / bnb counts >= 0;
+                                 * BLOCK_INT_NA for a missing cell */
+    const double *dvalues;      /* n x n_features, or NULL: nich; NaN for
+                                 * a missing cell */
+    const int *n_levels;        /* dd: k of each feature, else NULL */
+    const double *parameter;    /* bnb: r of each feature, else NULL */
+    const void *bb;             /* bb: the data_t of data.h */
+} block_data_t;
+
+typedef struct block block_t;
+
+typedef struct {
+    int kind;
+    const char *name;       /* "bb", "dd", ... as in datamicroscopes */
+
+    /* Per-slot arrays to new_capacity (zeroed new slots). MS_OK or
+     * MS_ERR_NOMEM; on failure what did grow stays valid and owned. */
+    int (*grow)(block_t *b, int old_capacity, int new_capacity);
+    /* Zero statistics and an empty group's tables in slot k. */
+    void (*clear_slot)(block_t *b, const partition_view_t *p, int k);
+    /* Count row into / out of slot k's statistics and tables. */
+    void (*add_row)(block_t *b, const partition_view_t *p, int row, int k);
+    void (*remove_row)(block_t *b, const partition_view_t *p, int row,
+                       int k);
+    /* scores[k] (= or +=, by `accumulate`) log p(row's cells | group in
+     * slot k) for every active slot and the ghost; entries of other slots
+     * below slot_span may be anything. The row's own slot gets the score
+     * with the row counted twice: use score_slot_loo for it. */
+    void (*score_all)(block_t *b, const partition_view_t *p, int row,
+                      double *scores, int accumulate);
+    /* log p(row | rows counted in k), row not counted in k. */
+    double (*score_slot)(const block_t *b, const partition_view_t *p,
+                         int row, int k);
+    /* log p(row | the other rows counted in k), row counted in k. */
+    double (*score_slot_loo)(const block_t *b, const partition_view_t *p,
+                             int row, int k);
+    /* Closed-form log marginal of the rows counted in slot k, all of the
+     * block's features (0 for an empty slot). */
+    double (*group_log_marginal)(const block_t *b, const partition_view_t *p,
+                                 int k);
+    /* Recompute every table of the slots in use after hyperparameters
+     * changed (set through set_hp). MS_OK or MS_ERR_NOMEM. */
+    int (*rebuild)(block_t *b, const partition_view_t *p);
+
+    /* Hyperparameters of local feature j: hp_offset[j] .. hp_offset[j+1]
+     * of b->hp. set_hp checks nothing (the glue validates) and leaves the
+     * tables stale until rebuild. */
+    void (*set_hp)(block_t *b, int j, const double *hp);
+    /* The hyperparameter kernel's target for feature j at hyperparameters
+     * `hp` (the feature's whole vector): sum over active groups of the
+     * feature's group log marginal, up to a constant that does not depend
+     * on hp. `gather` first copies feature j's statistics over the active
+     * groups into the block's scratch so that the many evaluations of a
+     * slice sampler read them contiguously. */
+    void (*gather)(block_t *b, const partition_view_t *p, int j);
+    double (*gathered_log_marginal)(const block_t *b, int j,
+                                    const double *hp);
+    /* Default prior of the hyperparameter kernel on coordinate c of
+     * feature j: log density (up to a constant) and the support
+     * [lower, upper] a slice sampler must stay in. */
+    double (*hp_log_prior)(const block_t *b, int j, int c, double value);
+    void (*hp_support)(const block_t *b, int j, int c, double *lower,
+                       double *upper);
+
+    /* Sufficient statistics of local feature j in slot k, as doubles:
+     * n_stats(j) of them, named by the R glue. */
+    int (*n_stats)(const block_t *b, int j);
+    void (*get_stats)(const block_t *b, int k, int j, double *out);
+
+    /* Recount from the data and compare with the incremental tables:
+     * NULL, or the first disagreement. For tests. */
+    const char *(*check)(const block_t *b, const partition_view_t *p);
+    void (*free)(block_t *b);
+} block_ops_t;
+
+struct block {
+    const block_ops_t *ops;
+    block_data_t data;
+    int n_features;
+    const int *feature_id;  /* global feature index of each local one */
+    int *hp_offset;         /* n_features + 1 */
+    double *hp;             /* hyperparameters, feature by feature */
+    void *impl;             /* the kind's statistics, tables and scratch */
+};
+
+/* Builds block `b` of the given kind over `data` with initial
+ * hyperparameters `hp` (laid out by hp_offset, which is copied) for
+ * `capacity` slots. On failure b->ops->free(b) is safe. */
+int block_init(block_t *b, int kind, const block_data_t *data,
+               const int *feature_id, const int *hp_offset, const double *hp,
+               int capacity);
+
+#endif
