@@ -134,6 +134,20 @@ typedef struct {
      * NULL, or the first disagreement. For tests. */
     const char *(*check)(const block_t *b, const partition_view_t *p);
     void (*free)(block_t *b);
+
+    /* Appended by the seam work (block_changes.md). */
+    /* Copies slot `from`'s statistics and tables to the free slot `to`
+     * (slot compaction relabels groups without recounting them). */
+    void (*copy_slot)(block_t *b, const partition_view_t *p, int from,
+                      int to);
+    /* Closed-form log marginal of the rows counted in slots k1 and k2
+     * together (a merge proposal's target, without building the group). */
+    double (*merged_log_marginal)(const block_t *b, const partition_view_t *p,
+                                  int k1, int k2);
+    /* Zeroes every slot's statistics and counts each row into its slot
+     * p->group_of_row[i] (no tables: `rebuild` follows): a state built
+     * from an assignment in O(n F) additions, not O(n F) logs. */
+    void (*recount)(block_t *b, const partition_view_t *p);
 } block_ops_t;
 
 struct block {

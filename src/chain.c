@@ -83,14 +83,8 @@ void chain_free(chain_t *chain) {
 
 double chain_log_joint(const chain_t *chain) {
     const state_t *st = &chain->state;
-    double score = 0.0;
-    for (int d = 0; d < st->D; d++) {
-        state_gather_feature_counts(st, d, chain->ws.heads_of_feature,
-                                    chain->ws.tails_of_feature);
-        score += score_feature(chain->ws.heads_of_feature,
-                               chain->ws.tails_of_feature, st->n_active,
-                               st->a[d], st->b[d]);
-    }
+    const double score = state_data_log_marginal(
+        st, chain->ws.heads_of_feature, chain->ws.tails_of_feature);
     for (int j = 0; j < st->n_active; j++)
         chain->ws.heads_of_feature[j] = st->size[st->active[j]];
     return score + score_crp(chain->ws.heads_of_feature, st->n_active, st->n,

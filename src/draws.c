@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alloc.h"
+#include "block_bb.h"
 #include "draws.h"
 #include "status.h"
 
@@ -89,8 +90,12 @@ int draws_record(draws_t *draws, const state_t *st, double log_joint) {
     draws->alpha[t] = st->alpha;
     draws->log_joint[t] = log_joint;
     double *hps = draws->hps + (size_t)t * 2 * (size_t)draws->D;
-    memcpy(hps, st->a, (size_t)draws->D * sizeof(double));
-    memcpy(hps + draws->D, st->b, (size_t)draws->D * sizeof(double));
+    /* The bb layout (a_1..a_D, b_1..b_D); fits of other models are not
+     * recorded yet (r_fit.c refuses them). */
+    const block_t *bb = state_bb_block(st);
+    if (bb == NULL || bb->n_features != draws->D) return MS_ERR_UNSUPPORTED;
+    memcpy(hps, bb_of(bb)->a, (size_t)draws->D * sizeof(double));
+    memcpy(hps + draws->D, bb_of(bb)->b, (size_t)draws->D * sizeof(double));
     draws->length++;
     return MS_OK;
 }

@@ -10,6 +10,7 @@ SEXP C_runner_stream(SEXP ptr);
 SEXP C_fresh_stream(void);
 SEXP C_runners_run(SEXP pointers, SEXP niters, SEXP threads, SEXP progress);
 SEXP C_runner_latent(SEXP ptr);
+SEXP C_runner_block_stats(SEXP ptr);
 SEXP C_runner_trace(SEXP ptr);
 SEXP C_runner_alive(SEXP ptr);
 SEXP C_runner_iteration(SEXP ptr);
@@ -44,6 +45,7 @@ static const R_CallMethodDef call_methods[] = {
     {"fresh_stream", (DL_FUNC)&C_fresh_stream, 0},
     {"runners_run", (DL_FUNC)&C_runners_run, 4},
     {"runner_latent", (DL_FUNC)&C_runner_latent, 1},
+    {"runner_block_stats", (DL_FUNC)&C_runner_block_stats, 1},
     {"runner_trace", (DL_FUNC)&C_runner_trace, 1},
     {"runner_alive", (DL_FUNC)&C_runner_alive, 1},
     {"runner_iteration", (DL_FUNC)&C_runner_iteration, 1},

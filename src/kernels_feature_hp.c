@@ -1,4 +1,5 @@
 #include <math.h>
+#include "block_bb.h"
 #include "kernels.h"
 #include "log_sum.h"
 #include "score.h"
@@ -54,17 +55,18 @@ static double feature_log_density(double x, void *context) {
 
 enum { HEADS, TAILS, OBSERVED };
 
-/* Copies the nonzero counts of feature d over the active groups (heads,
- * tails or observed = heads + tails) into a contiguous array, so that the
- * slice sampler's many evaluations read them without striding. Returns how
- * many there are. */
-static int gather_nonzero(const state_t *st, int d, int which, int *out) {
+/* Copies the nonzero counts of the bb block's feature d over the active
+ * groups (heads, tails or observed = heads + tails) into a contiguous
+ * array, so that the slice sampler's many evaluations read them without
+ * striding. Returns how many there are. */
+static int gather_nonzero(const state_t *st, const bb_block_t *bb, int d,
+                          int which, int *out) {
     int n = 0;
     for (int j = 0; j < st->n_active; j++) {
-        const size_t at = (size_t)st->active[j] * st->D + d;
-        const int c = which == HEADS   ? st->heads[at]
-                      : which == TAILS ? st->tails[at]
-                                       : st->heads[at] + st->tails[at];
+        const size_t at = (size_t)st->active[j] * bb->D + d;
+        const int c = which == HEADS   ? bb->heads[at]
+                      : which == TAILS ? bb->tails[at]
+                                       : bb->heads[at] + bb->tails[at];
         if (c > 0) out[n++] = c;
     }
     return n;
@@ -80,39 +82,69 @@ static void prior_bounds(const prior_t *prior, double *lower, double *upper) {
     }
 }
 
+/* The dispatch point per block kind: a kernel's features are global ids;
+ * the bb features are updated here by the bb code below (its bits are
+ * today's), the features of other kinds by the generic slice kernel over
+ * their block (kernels_block_hp.c, kernel_slice_block_hp), which this
+ * build does not have yet: such a feature is refused (R validates the
+ * kernel's features against the definition first). */
+static int feature_is_bb(const state_t *st, int d, block_t **blk, int *j) {
+    *blk = &st->blocks[st->feature_block[d]];
+    *j = st->feature_local[d];
+    return (*blk)->ops->kind == BLOCK_BETA_BERNOULLI;
+}
+
+static void set_bb_hp(block_t *blk, int j, double a, double b) {
+    const double hp[2] = {a, b};
+    blk->ops->set_hp(blk, j, hp);
+}
+
 int kernel_slice_feature_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
                             workspace_t *ws) {
     slice_options_t options = {kernel->width, FEATURE_HP_MAX_STEPS, 0, 0};
     prior_bounds(&kernel->prior, &options.lower, &options.upper);
     int status = MS_OK;
-    for (int j = 0; j < kernel->n_features && status == MS_OK; j++) {
-        const int d = kernel->features[j];
+    for (int f = 0; f < kernel->n_features && status == MS_OK; f++) {
+        block_t *blk;
+        int d;
+        if (!feature_is_bb(st, kernel->features[f], &blk, &d)) {
+            status = MS_ERR_UNSUPPORTED;
+            break;
+        }
+        const bb_block_t *bb = bb_of(blk);
         feature_target_t target = {&kernel->prior, ws->heads_of_feature, 0,
-                                   ws->tails_of_feature, 0, st->b[d], 0};
-        target.n_totals = gather_nonzero(st, d, OBSERVED, ws->tails_of_feature);
-        target.n_moving = gather_nonzero(st, d, HEADS, ws->heads_of_feature);
-        const double a = slice_sample(st->a[d], feature_log_density, &target,
+                                   ws->tails_of_feature, 0, bb->b[d], 0};
+        target.n_totals = gather_nonzero(st, bb, d, OBSERVED, ws->tails_of_feature);
+        target.n_moving = gather_nonzero(st, bb, d, HEADS, ws->heads_of_feature);
+        const double a = slice_sample(bb->a[d], feature_log_density, &target,
                                       &options, rng, &status);
-        double b = st->b[d];
+        double b = bb->b[d];
         if (status == MS_OK) {
-            target.n_moving = gather_nonzero(st, d, TAILS, ws->heads_of_feature);
+            target.n_moving = gather_nonzero(st, bb, d, TAILS, ws->heads_of_feature);
             target.fixed = a;
             target.moving_b = 1;
             b = slice_sample(b, feature_log_density, &target, &options, rng,
                              &status);
         }
-        state_set_feature_hp(st, d, a, b);
+        set_bb_hp(blk, d, a, b);
     }
-    state_rebuild_tables(st);
-    return status;
+    const int rebuilt = state_rebuild_tables(st);
+    return status ? status : rebuilt;
 }
 
 int kernel_grid_feature_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
                            workspace_t *ws) {
-    for (int j = 0; j < kernel->n_features; j++) {
-        const int d = kernel->features[j];
-        state_gather_feature_counts(st, d, ws->heads_of_feature,
-                                    ws->tails_of_feature);
+    const partition_view_t p = state_view(st);
+    for (int f = 0; f < kernel->n_features; f++) {
+        block_t *blk;
+        int d;
+        /* A grid of (a, b) points is a bb kernel only. */
+        if (!feature_is_bb(st, kernel->features[f], &blk, &d)) {
+            state_rebuild_tables(st);
+            return MS_ERR_UNSUPPORTED;
+        }
+        bb_gather_feature_counts(bb_of(blk), &p, d, ws->heads_of_feature,
+                                 ws->tails_of_feature);
         for (int g = 0; g < kernel->n_grid; g++)
             ws->log_weights[g] =
                 kernel->grid_log_weight[g] +
@@ -121,8 +153,7 @@ int kernel_grid_feature_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
                               kernel->grid_b[g]);
         const int g = rng_categorical_log(rng, ws->log_weights, kernel->n_grid,
                                           ws->weights);
-        state_set_feature_hp(st, d, kernel->grid_a[g], kernel->grid_b[g]);
+        set_bb_hp(blk, d, kernel->grid_a[g], kernel->grid_b[g]);
     }
-    state_rebuild_tables(st);
-    return MS_OK;
+    return state_rebuild_tables(st);
 }

@@ -53,8 +53,6 @@ typedef struct {
     int *rows;              /* n: rows of the groups in play */
     char *side;             /* n: 0 = with i, 1 = with j */
     char *launch;           /* n: restricted Gibbs, the current side */
-    int *heads, *tails;     /* D: counts of a merged group */
-    double *log_beta_ab;    /* D: log B(a_d, b_d) */
 } split_merge_t;
 
 /* log(exp(x) + exp(y)). */
@@ -194,9 +192,7 @@ static double log_prior_split(const state_t *st, int n_i, int n_j) {
 }
 
 static double slot_log_marginal(const split_merge_t *sm, int k) {
-    const size_t off = (size_t)k * sm->st->D;
-    return group_log_marginal(sm->st, sm->st->heads + off,
-                              sm->st->tails + off, sm->log_beta_ab);
+    return state_group_log_marginal(sm->st, k);
 }
 
 static int propose_split(split_merge_t *sm, int i,
@@ -251,18 +247,11 @@ static int propose_merge(split_merge_t *sm, int i,
     const int n_i = st->size[group_i], n_j = st->size[group_j];
     counts->merge_proposed++;
 
-    const size_t D = (size_t)st->D;
-    const int *h_i = st->heads + group_i * D, *h_j = st->heads + group_j * D;
-    const int *t_i = st->tails + group_i * D, *t_j = st->tails + group_j * D;
-    for (size_t d = 0; d < D; d++) {
-        sm->heads[d] = h_i[d] + h_j[d];
-        sm->tails[d] = t_i[d] + t_j[d];
-    }
     /* log r without the reverse proposal density: an upper bound. */
     const int wrong = sm->kernel->test_drop_proposal;
     double bound =
         -log_prior_split(st, n_i, n_j) +
-        group_log_marginal(st, sm->heads, sm->tails, sm->log_beta_ab) -
+        state_merged_log_marginal(st, group_i, group_j) -
         slot_log_marginal(sm, group_i) - slot_log_marginal(sm, group_j);
     if (wrong != TEST_DROP_PAIR)
         bound += sm->log_int[st->n - n_i] - sm->log_int[n_i + n_j - 1];
@@ -301,16 +290,10 @@ int kernel_split_merge(state_t *st, const data_t *data, const kernel_t *kernel,
                        rng_t *rng, workspace_t *ws,
                        split_merge_counts_t *counts) {
     const size_t n = (size_t)(st->n > 0 ? st->n : 1);
-    const size_t D = (size_t)(st->D > 0 ? st->D : 1);
     split_merge_t sm = {st, data, kernel, rng, ws->log_int,
-                        ms_malloc(n * sizeof(int)), ms_malloc(n), ms_malloc(n),
-                        ms_malloc(D * sizeof(int)), ms_malloc(D * sizeof(int)),
-                        ms_malloc(D * sizeof(double))};
-    int status = sm.rows && sm.side && sm.launch && sm.heads && sm.tails &&
-                         sm.log_beta_ab ? MS_OK : MS_ERR_NOMEM;
+                        ms_malloc(n * sizeof(int)), ms_malloc(n), ms_malloc(n)};
+    int status = sm.rows && sm.side && sm.launch ? MS_OK : MS_ERR_NOMEM;
     if (status == MS_OK && st->n >= 2) {
-        for (int d = 0; d < st->D; d++)
-            sm.log_beta_ab[d] = log_beta(st->a[d], st->b[d]);
         for (int p = 0; p < kernel->n_proposals && status == MS_OK; p++) {
             const int split = rng_unif(rng) < 0.5;
             const int i = (int)rng_below(rng, (uint32_t)st->n);
@@ -321,8 +304,5 @@ int kernel_split_merge(state_t *st, const data_t *data, const kernel_t *kernel,
     free(sm.rows);
     free(sm.side);
     free(sm.launch);
-    free(sm.heads);
-    free(sm.tails);
-    free(sm.log_beta_ab);
     return status;
 }

@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "r_glue.h"
+#include "block_bb.h"
 #include "chain.h"
 #include "parallel.h"
+#include "r_blocks.h"
 #include "status.h"
 
 void data_from_view(SEXP view, data_t *data);
@@ -194,14 +196,29 @@ static void checkpoint_read(SEXP checkpoint, int n, checkpoint_t *cp) {
 
 SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
                   SEXP kernel_config, SEXP checkpoint) {
+    /* A dataview (all bb: today's path) or a list of packed blocks, with
+     * per-block hyperparameters (CONTRACT.md). */
     data_t data;
-    data_from_view(view, &data);
+    packed_blocks_t blocks;
+    const int from_blocks = blocks_is_list(view);
+    if (from_blocks) {
+        blocks_read(view, hps, &blocks);
+        if (blocks.has_bb) {
+            data = blocks.bb_data;
+        } else {
+            memset(&data, 0, sizeof(data));
+            data.n = blocks.n;
+        }
+        data.D = blocks.D;
+    } else {
+        data_from_view(view, &data);
+        if (TYPEOF(hps) != REALSXP || Rf_nrows(hps) != data.D || Rf_ncols(hps) != 2)
+            Rf_error("`latent`: feature hyperparameters must be a %d x 2 matrix.",
+                     data.D);
+    }
     if (TYPEOF(assignment) != INTSXP || XLENGTH(assignment) != data.n)
         Rf_error("`latent`: assignments must be an integer vector of length %d.",
                  data.n);
-    if (TYPEOF(hps) != REALSXP || Rf_nrows(hps) != data.D || Rf_ncols(hps) != 2)
-        Rf_error("`latent`: feature hyperparameters must be a %d x 2 matrix.",
-                 data.D);
     if (TYPEOF(alpha) != REALSXP || XLENGTH(alpha) != 1 || !(REAL(alpha)[0] > 0) ||
         !(REAL(alpha)[0] <= MS_MAX_HYPERPARAMETER))
         Rf_error("`latent`: alpha must be a single number > 0 and <= 1e15.");
@@ -214,8 +231,8 @@ SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
             Rf_error("`latent`: group labels must lie between 1 and %d.", data.n);
         if (labels[i] > max_label) max_label = labels[i];
     }
-    const double *hp = REAL(hps);
-    for (int j = 0; j < 2 * data.D; j++)
+    const double *hp = from_blocks ? NULL : REAL(hps);
+    for (int j = 0; !from_blocks && j < 2 * data.D; j++)
         if (!(hp[j] > 0) || !(hp[j] <= MS_MAX_HYPERPARAMETER))
             Rf_error("`latent`: feature hyperparameters must be > 0 and <= 1e15.");
 
@@ -246,12 +263,20 @@ SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
     state_t state;
     memset(&state, 0, sizeof(state));
     int status = kernels && runner && slots ? MS_OK : MS_ERR_NOMEM;
-    if (status == MS_OK)
-        status = state_init(&state, data.n, data.D, hp, hp + data.D,
-                            REAL(alpha)[0], capacity);
+    if (status == MS_OK) {
+        /* The bb block reads the runner's copy, which lives as long. */
+        runner->data = data;
+        if (from_blocks) {
+            blocks_bind(&blocks, &runner->data);
+            status = state_init(&state, data.n, REAL(alpha)[0], capacity,
+                                blocks.n_blocks, blocks.specs);
+        } else {
+            status = state_init_bb(&state, &runner->data, hp, hp + data.D,
+                                   REAL(alpha)[0], capacity);
+        }
+    }
     if (status == MS_OK) {
         for (int i = 0; i < data.n; i++) slots[i] = labels[i] - 1;
-        runner->data = data;
         status = state_set_assignment(&state, &runner->data, slots);
     }
     int order_ok = 1;
@@ -357,6 +382,12 @@ SEXP C_runners_run(SEXP pointers, SEXP niters, SEXP threads, SEXP progress) {
 
 /* ---- reading a chain back into R ---- */
 
+/* Whether every feature is bb: the latent of today (D x 2 hyperparameters,
+ * heads and tails matrices), else the generic one (per-feature lists). */
+static int all_bb(const state_t *st) {
+    return st->n_blocks == 1 && state_bb_block(st) != NULL;
+}
+
 SEXP C_runner_latent(SEXP ptr) {
     runner_t *runner = runner_of(ptr);
     const state_t *st = &runner->chain.state;
@@ -374,30 +405,44 @@ SEXP C_runner_latent(SEXP ptr) {
     for (int k = 0, j = 0; k < st->capacity; k++)
         if (st->size[k] > 0) slots[j++] = k;
 
-    const char *names[] = {"assignments", "groups", "group_sizes", "heads",
-                           "tails", "alpha", "feature_hps", "rng",
-                           "iteration", "active_order", "ghost", ""};
+    const int bb_only = all_bb(st);
+    /* The generic latent has the per-feature statistics in `suffstats`
+     * and the kinds of the features instead of heads and tails. */
+    const char *names[] = {"assignments", "groups", "group_sizes",
+                           bb_only ? "heads" : "suffstats",
+                           bb_only ? "tails" : "feature_kinds", "alpha",
+                           "feature_hps", "rng", "iteration", "active_order",
+                           "ghost", ""};
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
     SEXP assignments = SET_VECTOR_ELT(out, 0, Rf_allocVector(INTSXP, n));
     for (int i = 0; i < n; i++) INTEGER(assignments)[i] = st->group_of_row[i] + 1;
     SEXP groups = SET_VECTOR_ELT(out, 1, Rf_allocVector(INTSXP, K));
     SEXP sizes = SET_VECTOR_ELT(out, 2, Rf_allocVector(INTSXP, K));
-    SEXP heads = SET_VECTOR_ELT(out, 3, Rf_allocMatrix(INTSXP, K, D));
-    SEXP tails = SET_VECTOR_ELT(out, 4, Rf_allocMatrix(INTSXP, K, D));
     for (int j = 0; j < K; j++) {
-        const int k = slots[j];
-        INTEGER(groups)[j] = k + 1;
-        INTEGER(sizes)[j] = st->size[k];
-        for (int d = 0; d < D; d++) {
-            INTEGER(heads)[j + (R_xlen_t)d * K] = st->heads[(size_t)k * D + d];
-            INTEGER(tails)[j + (R_xlen_t)d * K] = st->tails[(size_t)k * D + d];
-        }
+        INTEGER(groups)[j] = slots[j] + 1;
+        INTEGER(sizes)[j] = st->size[slots[j]];
     }
     SET_VECTOR_ELT(out, 5, Rf_ScalarReal(st->alpha));
-    SEXP hps = SET_VECTOR_ELT(out, 6, Rf_allocMatrix(REALSXP, D, 2));
-    for (int d = 0; d < D; d++) {
-        REAL(hps)[d] = st->a[d];
-        REAL(hps)[d + D] = st->b[d];
+    if (bb_only) {
+        SEXP heads = SET_VECTOR_ELT(out, 3, Rf_allocMatrix(INTSXP, K, D));
+        SEXP tails = SET_VECTOR_ELT(out, 4, Rf_allocMatrix(INTSXP, K, D));
+        const bb_block_t *bb = bb_of(state_bb_block(st));
+        for (int j = 0; j < K; j++) {
+            const int k = slots[j];
+            for (int d = 0; d < D; d++) {
+                INTEGER(heads)[j + (R_xlen_t)d * K] = bb->heads[(size_t)k * D + d];
+                INTEGER(tails)[j + (R_xlen_t)d * K] = bb->tails[(size_t)k * D + d];
+            }
+        }
+        SEXP hps = SET_VECTOR_ELT(out, 6, Rf_allocMatrix(REALSXP, D, 2));
+        for (int d = 0; d < D; d++) {
+            REAL(hps)[d] = bb->a[d];
+            REAL(hps)[d + D] = bb->b[d];
+        }
+    } else {
+        SET_VECTOR_ELT(out, 3, blocks_latent_stats(st, slots, K));
+        SET_VECTOR_ELT(out, 4, blocks_feature_kinds(st));
+        SET_VECTOR_ELT(out, 6, blocks_latent_hps(st));
     }
     /* What the next sweep depends on besides the partition and the
      * hyperparameters: the stream's position, the order in which the
@@ -409,6 +454,26 @@ SEXP C_runner_latent(SEXP ptr) {
     SEXP order = SET_VECTOR_ELT(out, 9, Rf_allocVector(INTSXP, K));
     for (int j = 0; j < K; j++) INTEGER(order)[j] = st->active[j] + 1;
     SET_VECTOR_ELT(out, 10, Rf_ScalarInteger(st->ghost + 1));
+    UNPROTECT(1);
+    return out;
+}
+
+/* Every feature's hyperparameters and statistics through the block
+ * operations (n_stats / get_stats), whatever the kinds: what the generic
+ * latent holds, readable for all-bb states too (groups in increasing slot
+ * order, as get_latent()). */
+SEXP C_runner_block_stats(SEXP ptr) {
+    runner_t *runner = runner_of(ptr);
+    const state_t *st = &runner->chain.state;
+    const int K = st->n_active;
+    int *slots = (int *)R_alloc((size_t)K + 1, sizeof(int));
+    for (int k = 0, j = 0; k < st->capacity; k++)
+        if (st->size[k] > 0) slots[j++] = k;
+    const char *names[] = {"feature_hps", "suffstats", "feature_kinds", ""};
+    SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
+    SET_VECTOR_ELT(out, 0, blocks_latent_hps(st));
+    SET_VECTOR_ELT(out, 1, blocks_latent_stats(st, slots, K));
+    SET_VECTOR_ELT(out, 2, blocks_feature_kinds(st));
     UNPROTECT(1);
     return out;
 }

@@ -1,93 +1,90 @@
-/* The latent state of one chain: a partition of the rows into groups, the
- * groups' sufficient statistics, the hyperparameters, and cached log
- * predictive tables that make scoring a row against a group a sparse sum.
+/* The latent state of one chain: a partition of the rows into groups,
+ * the CRP concentration, and one feature block per likelihood kind of the
+ * model (block.h), which holds its features' statistics, hyperparameters
+ * and cached tables.
  *
  * Groups live in numbered slots (group id = slot + 1 in R). Besides the
  * non-empty ("active") slots there is always exactly one empty "ghost" slot:
  * the new group that the assign kernel offers (Neal 2000, algorithm 3).
  *
- * Caches, per slot k and feature d, with h = heads, t = tails, m = h + t,
- * s = a + b:
- *   log_ah  = log(a + h)      log_ahm = log(a + h - 1)   (0 when h = 0)
- *   log_bt  = log(b + t)      log_btm = log(b + t - 1)   (0 when t = 0)
- * The "-1" versions give, without touching the tables, a row's score
- * against its own group with the row left out: the common case of a row
- * that stays where it is costs no log at all. When a count moves by one,
- * the old value of one table is the new value of its neighbour, so each
- * observed feature of a moved row costs one new log.
- *   delta     = log_ah - log_bt        delta_loo = log_ahm - log_btm
- *   base[k]     = sum_d (log_bt - log(s + m))
- *   base_loo[k] = sum_d (log_btm - log(s + m - 1))
- * so that log p(row | group k) = base[k] + sum over on-features of delta
- * minus the (log_bt - log(s + m)) terms of the row's missing features.
+ * The partition calls each block once per row and move (never per
+ * feature): a row's score against every slot is the first block's scores
+ * plus the others', so a model with one block (every binary model) computes
+ * exactly what that block computes alone. The beta-Bernoulli block and its
+ * tables are described in block_bb.h.
  *
- * Denominators: in a slot whose rows have no missing entry ("clean"),
- * m = size for every feature, so sum_d log(s + m) is T(size) with
- * T(N) = sum_d log(s_d + N), memoised per hyperparameter setting: no
- * per-feature denominator log. Slots that hold missing entries keep the
- * per-feature tables log_sm = log(s + m) and log_smm = log(s + m - 1)
- * (0 when m = 0), exactly as the counts say.
- *
- * Layout: everything is slot-major (slot k's D entries contiguous), so that
- * moving a row walks contiguous memory, except delta, which is scoring's
- * input: per block of SLOT_BLOCK slots, a D x SLOT_BLOCK tile. Scoring a
- * row against every slot then adds, per on-feature, one cache line of
- * SLOT_BLOCK doubles per block (a vectorised loop), and updating one
- * slot's delta walks consecutive lines.
- *
- * The implementation is split by concern: state.c (memory, tables, slot
- * bookkeeping), state_update.c (moving a row), state_score.c (scoring),
- * state_check.c (an audit for tests). */
+ * The implementation is split by concern: state.c (memory and slot
+ * bookkeeping), state_score.c (scores through the blocks), state_group.c
+ * (group-level moves), state_check.c (an audit for tests). */
 #ifndef MICROSCOPES_STATE_H
 #define MICROSCOPES_STATE_H
 
+#include "block.h"
 #include "data.h"
 
 /* Slots are scored in blocks of this many; capacity and slot_span are
  * multiples of it. 8 doubles are one 64-byte cache line. */
 #define SLOT_BLOCK 8
 
-/* Distinct hyperparameter values that get shared log tables (state.c). */
-#define MAX_SHARED_VALUES 4
-
 typedef struct {
-    int n, D;
+    int n, D;               /* rows; features over every block */
     double alpha;           /* CRP concentration */
-    double *a, *b, *s;      /* per-feature beta hyperparameters; s = a + b */
-    double *log_a, *log_b;  /* log a, log b: the tables of an empty slot */
     int *group_of_row;      /* slot of each row */
 
     int capacity;           /* slots allocated */
     int slot_span;          /* every slot in use is below this */
     int *size;              /* rows in each slot */
-    char *in_use;           /* slot is active or the ghost */
-    int *missing;           /* missing entries among the slot's rows */
-    int *heads, *tails;     /* capacity x D */
-    double *log_ah, *log_ahm, *log_bt, *log_btm;    /* capacity x D */
-    double *log_sm, *log_smm;   /* capacity x D; kept where missing > 0 */
-    double *delta_loo;          /* capacity x D */
-    double *delta_blocks;       /* per block of slots, D x SLOT_BLOCK */
-    double *base, *base_loo;    /* capacity */
-    double *scores;             /* capacity: output of state_score_row_all */
-
-    double *log_denominator;    /* n + 1: T(N), or NAN until computed */
-    double *new_logs;           /* D: scratch of the row-moving passes */
-    /* When few distinct hyperparameter values occur: log(v + c) for
-     * c = 0..n, and each feature's table for a and for b. */
-    int n_shared;               /* tables in use, or 0 */
-    double *shared_logs[MAX_SHARED_VALUES];
-    const double **log_a_table, **log_b_table;  /* D */
+    char *in_use;           /* slot is active, the ghost or a work slot */
+    double *scores;         /* capacity: output of state_score_row_all */
 
     int *active;            /* ids of the non-empty slots */
     int n_active;
     int *position;          /* index of a slot in `active`, or -1 */
     int ghost;              /* the empty slot offered as a new group */
+
+    int n_blocks;           /* in kind order (block.h) */
+    block_t *blocks;
+    int *feature_ids;       /* D: the blocks' global feature ids, block by
+                             * block (each block's feature_id points in) */
+    int *feature_block, *feature_local;    /* D: where global feature d is */
 } state_t;
 
+/* What a block is built from (block_init). */
+typedef struct {
+    int kind;
+    block_data_t data;
+    const int *feature_id;  /* data.n_features global ids (copied) */
+    const int *hp_offset;   /* data.n_features + 1 (copied) */
+    const double *hp;       /* laid out by hp_offset (copied) */
+} block_spec_t;
+
+/* The partition as the blocks read it. */
+static inline partition_view_t state_view(const state_t *st) {
+    partition_view_t p = {st->n, st->capacity, st->slot_span, st->size,
+                          st->group_of_row, st->active, st->n_active,
+                          st->ghost};
+    return p;
+}
+
+/* The bb block of a state, or NULL when the model has none. */
+static inline block_t *state_bb_block(const state_t *st) {
+    return st->n_blocks > 0 &&
+                   st->blocks[0].ops->kind == BLOCK_BETA_BERNOULLI
+               ? &st->blocks[0]
+               : NULL;
+}
+
 /* Allocates an empty state (no rows assigned) with at least `capacity`
- * slots. All arrays are zeroed, so state_free is safe after a failure. */
-int state_init(state_t *st, int n, int D, const double *a, const double *b,
-               double alpha, int capacity);
+ * slots and the given blocks (kinds increasing, features partitioning
+ * 0..D-1). Everything is zeroed first, so state_free is safe after a
+ * failure. */
+int state_init(state_t *st, int n, double alpha, int capacity, int n_blocks,
+               const block_spec_t *specs);
+
+/* The all-binary state of today: one bb block over `data`, per-feature
+ * hyperparameters a[d], b[d]. `data` must outlive the state. */
+int state_init_bb(state_t *st, const data_t *data, const double *a,
+                  const double *b, double alpha, int capacity);
 void state_free(state_t *st);
 
 /* Puts every row in the slot given by slot_of_row (0-based) and builds the
@@ -95,13 +92,14 @@ void state_free(state_t *st);
 int state_set_assignment(state_t *st, const data_t *data,
                          const int *slot_of_row);
 
-/* Recomputes every table of the slots in use from the counts; needed after
- * the feature hyperparameters change. */
-void state_rebuild_tables(state_t *st);
+/* Recomputes every block's tables of the slots in use from the counts;
+ * needed after feature hyperparameters change. MS_OK or MS_ERR_NOMEM. */
+int state_rebuild_tables(state_t *st);
 
-/* Sets the hyperparameters of feature d (tables are not rebuilt: call
- * state_rebuild_tables before scoring or moving rows again). */
-void state_set_feature_hp(state_t *st, int d, double a, double b);
+/* Sets the hyperparameters of global feature d, hp[] being its whole
+ * vector (tables are not rebuilt: call state_rebuild_tables before
+ * scoring or moving rows again). */
+void state_set_feature_hp(state_t *st, int d, const double *hp);
 
 /* Makes sure that a move into the ghost can make a new ghost without
  * allocating: grows the slots now, before the move, when every slot is in
@@ -133,14 +131,12 @@ void state_score_row_all(state_t *st, const data_t *data, int row);
 /* log p(row | its own group without the row). */
 double state_score_row_loo(const state_t *st, const data_t *data, int row);
 
-/* Copies feature d's heads and tails over the active groups, in the order
- * of `active`, into contiguous arrays of n_active entries: the layout the
- * hyperparameter kernels and the scores read many times. */
-void state_gather_feature_counts(const state_t *st, int d, int *heads,
-                                 int *tails);
+/* The data's log marginal given the partition, every block (chain.c's
+ * log joint without the CRP term). `heads`, `tails`: n + 1 ints scratch. */
+double state_data_log_marginal(const state_t *st, int *heads, int *tails);
 
-/* Recounts everything from the data and recomputes every cached table,
- * comparing with what the incremental updates left. Returns NULL when all
+/* Checks the slot bookkeeping and recounts every block from its data
+ * (block ops `check`), comparing with what the incremental updates left. Returns NULL when all
  * agree, or a description of the first disagreement. For tests. */
 const char *state_check(const state_t *st, const data_t *data);
 

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alloc.h"
-#include "log_gamma.h"
 #include "state_group.h"
 #include "state_internal.h"
 #include "status.h"
@@ -17,10 +16,8 @@ int state_claim_work_slot(state_t *st, int *slot) {
 }
 
 void state_release_slot(state_t *st, int slot) {
-    const size_t D = (size_t)st->D;
-    memset(st->heads + (size_t)slot * D, 0, D * sizeof(int));
-    memset(st->tails + (size_t)slot * D, 0, D * sizeof(int));
-    st->size[slot] = st->missing[slot] = 0;
+    st->size[slot] = 0;
+    state_clear_slot(st, slot);
     if (st->position[slot] >= 0)
         deactivate(st, slot);
     else
@@ -29,45 +26,62 @@ void state_release_slot(state_t *st, int slot) {
 
 void state_slot_move_row(state_t *st, const data_t *data, int row, int k,
                          int step) {
-    const int row_missing_entries = row_missing(data, row);
-    if (step > 0) {
-        if (row_missing_entries > 0 && st->missing[k] == 0)
-            slot_build_denominators(st, k);
-        st->size[k]++;
-        st->missing[k] += row_missing_entries;
-    } else {
-        st->size[k]--;
-        st->missing[k] -= row_missing_entries;
+    (void)data;
+    st->size[k] += step;
+    const partition_view_t p = state_view(st);
+    for (int b = 0; b < st->n_blocks; b++) {
+        block_t *blk = &st->blocks[b];
+        if (step > 0)
+            blk->ops->add_row(blk, &p, row, k);
+        else
+            blk->ops->remove_row(blk, &p, row, k);
     }
-    slot_update(st, data, row, k, step);
 }
 
 double state_score_row_slot(const state_t *st, const data_t *data, int row,
                             int k) {
-    /* The sum of state_score_row_all for one slot, in the same order. */
-    const double *delta = slot_delta(st, k);
-    double score = st->base[k];
-    for (int j = data->on_start[row]; j < data->on_start[row + 1]; j++)
-        score += delta[(size_t)data->on_feature[j] * SLOT_BLOCK];
-    if (row_missing(data, row) > 0) score -= missing_terms(st, data, row, k);
+    (void)data;
+    const partition_view_t p = state_view(st);
+    double score = 0.0;
+    for (int b = 0; b < st->n_blocks; b++) {
+        const double s = st->blocks[b].ops->score_slot(&st->blocks[b], &p,
+                                                       row, k);
+        score = b == 0 ? s : score + s;
+    }
     return score;
 }
 
 double state_score_row_slot_loo(const state_t *st, const data_t *data,
                                 int row, int k) {
-    return slot_score_row_loo(st, data, row, k);
+    (void)data;
+    const partition_view_t p = state_view(st);
+    double score = 0.0;
+    for (int b = 0; b < st->n_blocks; b++) {
+        const double s = st->blocks[b].ops->score_slot_loo(&st->blocks[b], &p,
+                                                           row, k);
+        score = b == 0 ? s : score + s;
+    }
+    return score;
 }
 
-double group_log_marginal(const state_t *st, const int *heads,
-                          const int *tails, const double *log_beta_ab) {
-    /* The expression of score_feature (score.c), one group at a time. */
+double state_group_log_marginal(const state_t *st, int k) {
+    const partition_view_t p = state_view(st);
     double score = 0.0;
-    for (int d = 0; d < st->D; d++) {
-        const int h = heads[d], t = tails[d];
-        if (h + t == 0) continue;
-        const double a = st->a[d], b = st->b[d];
-        score += log_gamma(a + h) + log_gamma(b + t) -
-                 log_gamma(a + b + h + t) - log_beta_ab[d];
+    for (int b = 0; b < st->n_blocks; b++) {
+        const double s =
+            st->blocks[b].ops->group_log_marginal(&st->blocks[b], &p, k);
+        score = b == 0 ? s : score + s;
+    }
+    return score;
+}
+
+double state_merged_log_marginal(const state_t *st, int k1, int k2) {
+    const partition_view_t p = state_view(st);
+    double score = 0.0;
+    for (int b = 0; b < st->n_blocks; b++) {
+        const double s = st->blocks[b].ops->merged_log_marginal(
+            &st->blocks[b], &p, k1, k2);
+        score = b == 0 ? s : score + s;
     }
     return score;
 }
@@ -96,22 +110,10 @@ int state_needs_compaction(const state_t *st) {
 
 /* Copies everything slot `from` holds to the free slot `to`. */
 static void copy_slot(state_t *st, int from, int to) {
-    const size_t D = (size_t)st->D, src = (size_t)from * D,
-                 dst = (size_t)to * D;
-    memcpy(st->heads + dst, st->heads + src, D * sizeof(int));
-    memcpy(st->tails + dst, st->tails + src, D * sizeof(int));
-    double *tables[] = {st->log_ah, st->log_ahm, st->log_bt, st->log_btm,
-                        st->log_sm, st->log_smm, st->delta_loo};
-    for (size_t j = 0; j < sizeof(tables) / sizeof(tables[0]); j++)
-        memcpy(tables[j] + dst, tables[j] + src, D * sizeof(double));
-    const double *delta_from = slot_delta(st, from);
-    double *delta_to = slot_delta(st, to);
-    for (size_t d = 0; d < D; d++)
-        delta_to[d * SLOT_BLOCK] = delta_from[d * SLOT_BLOCK];
+    const partition_view_t p = state_view(st);
+    for (int b = 0; b < st->n_blocks; b++)
+        st->blocks[b].ops->copy_slot(&st->blocks[b], &p, from, to);
     st->size[to] = st->size[from];
-    st->missing[to] = st->missing[from];
-    st->base[to] = st->base[from];
-    st->base_loo[to] = st->base_loo[from];
 }
 
 void state_compact(state_t *st) {
@@ -126,11 +128,9 @@ void state_compact(state_t *st) {
      * overwrites a slot that is still to be copied. */
     for (int k = 0; k < old_span; k++)
         if (new_id[k] >= 0 && new_id[k] != k) copy_slot(st, k, new_id[k]);
-    const size_t D = (size_t)st->D;
     for (int k = K; k < old_span; k++) {
-        memset(st->heads + (size_t)k * D, 0, D * sizeof(int));
-        memset(st->tails + (size_t)k * D, 0, D * sizeof(int));
-        st->size[k] = st->missing[k] = 0;
+        st->size[k] = 0;
+        state_clear_slot(st, k);
         st->in_use[k] = 0;
         st->position[k] = -1;
     }
@@ -147,5 +147,5 @@ void state_compact(state_t *st) {
     for (int k = 0; k < K; k++) mark_in_use(st, k);
     st->ghost = K;
     mark_in_use(st, K);
-    slot_make_empty(st, K);
+    state_clear_slot(st, K);
 }

@@ -6,14 +6,14 @@
  * groups in "work slots": free slots of the state, in use but not active,
  * into which rows are counted without leaving their own group (the row's
  * group_of_row is untouched). A work slot keeps every cached table of a
- * real group, so scoring a row against it is the sparse sum of state.h
+ * real group, so scoring a row against it is the sparse sum of block_bb.h
  * (a base plus one delta per on-feature) and counting a row in costs one
  * log per observed feature. An accepted proposal turns the work slots into
  * groups without moving a row again; a rejected one releases them.
  *
- * The interface is the one a per-likelihood feature block needs to offer:
- * the log marginal of a group from its counts, the score of a row against
- * a chosen slot, and moving a row into or out of a slot. */
+ * Each operation calls every feature block (block.h) once: the log
+ * marginal of a group, the score of a row against a chosen slot, and
+ * moving a row into or out of a slot. */
 #ifndef MICROSCOPES_STATE_GROUP_H
 #define MICROSCOPES_STATE_GROUP_H
 
@@ -41,13 +41,13 @@ double state_score_row_slot(const state_t *st, const data_t *data, int row,
 double state_score_row_slot_loo(const state_t *st, const data_t *data,
                                 int row, int k);
 
-/* Closed-form log marginal likelihood of a group with per-feature counts
- * heads[d], tails[d] (missing entries are in neither):
- *   sum_d [log B(a_d + h_d, b_d + t_d) - log B(a_d, b_d)],
- * a feature the group never observed adding 0. `log_beta_ab[d]` is
- * log B(a_d, b_d) of the current hyperparameters. */
-double group_log_marginal(const state_t *st, const int *heads,
-                          const int *tails, const double *log_beta_ab);
+/* Closed-form log marginal likelihood of the rows counted in slot k, over
+ * every block (for bb: sum_d [log B(a_d + h_d, b_d + t_d) - log B(a_d,
+ * b_d)], a feature the group never observed adding 0). */
+double state_group_log_marginal(const state_t *st, int k);
+
+/* The same for the rows of slots k1 and k2 together (a merge's target). */
+double state_merged_log_marginal(const state_t *st, int k1, int k2);
 
 /* Makes the work slots `with_i` and `with_j`, which hold every row of
  * active slot `from` between them, the groups of those rows, and frees

@@ -8,7 +8,8 @@ enum {
     MS_OK = 0,
     MS_ERR_NOMEM = 1,       /* an allocation failed */
     MS_ERR_NUMERIC = 2,     /* a non-finite log density where none can be */
-    MS_INTERRUPTED = 3      /* the user asked to stop; state is consistent */
+    MS_INTERRUPTED = 3,     /* the user asked to stop; state is consistent */
+    MS_ERR_UNSUPPORTED = 4  /* a feature block kind this build lacks */
 };
 
 const char *ms_status_message(int status);

@@ -1,24 +1,26 @@
-/* Moving a row into or out of a slot: the sampler's hot path (state.h).
+/* Moving a row into or out of a slot of the bb block: the sampler's hot
+ * path (block_bb.h).
  * Each observed feature's count moves by one and each of its tables shifts
  * to its neighbour, so a move costs one new log per observed feature. */
-#include "state_internal.h"
+#include "block_bb.h"
 
 /* Rows or slots with missing entries: the slot's per-feature denominators
  * are kept while it has missing entries, and missing features are left as
  * they are. */
-static void slot_update_general(state_t *st, const data_t *data, int row,
-                                int k, int step) {
-    const int D = st->D;
+static void slot_update_general(bb_block_t *bb, const partition_view_t *p,
+                                const data_t *data, int row, int k,
+                                int step) {
+    const int D = bb->D;
     const size_t off = (size_t)k * D;
     const uint8_t *codes = data->codes + (size_t)row * D;
-    const double *a = st->a, *b = st->b, *s = st->s;
-    int *heads = st->heads + off, *tails = st->tails + off;
-    double *ah = st->log_ah + off, *ahm = st->log_ahm + off;
-    double *bt = st->log_bt + off, *btm = st->log_btm + off;
-    double *delta_loo = st->delta_loo + off;
-    double *delta = slot_delta(st, k);
-    const int keep_denominators = st->missing[k] > 0;
-    double *sm = st->log_sm + off, *smm = st->log_smm + off;
+    const double *a = bb->a, *b = bb->b, *s = bb->s;
+    int *heads = bb->heads + off, *tails = bb->tails + off;
+    double *ah = bb->log_ah + off, *ahm = bb->log_ahm + off;
+    double *bt = bb->log_bt + off, *btm = bb->log_btm + off;
+    double *delta_loo = bb->delta_loo + off;
+    double *delta = bb_slot_delta(bb, k);
+    const int keep_denominators = bb->missing[k] > 0;
+    double *sm = bb->log_sm + off, *smm = bb->log_smm + off;
     double sum_bt = 0.0, sum_btm = 0.0;
     for (int d = 0; d < D; d++) {
         const uint8_t code = codes[d];
@@ -58,7 +60,7 @@ static void slot_update_general(state_t *st, const data_t *data, int row,
         sum_bt += bt[d];
         sum_btm += btm[d];
     }
-    slot_set_base(st, k, sum_bt, sum_btm);
+    bb_slot_set_base(bb, p, k, sum_bt, sum_btm);
 }
 
 /* A fully observed row in a clean slot whose new logs come from the shared
@@ -66,17 +68,18 @@ static void slot_update_general(state_t *st, const data_t *data, int row,
  * table rows, never the address of a store, and both of its tables are
  * written: a store through a data-dependent pointer followed by loads that
  * may alias it stalls the pipeline on every other feature. */
-static void slot_update_shared(state_t *st, const data_t *data, int row,
-                               int k, int step) {
-    const int D = st->D;
+static void slot_update_shared(bb_block_t *bb, const partition_view_t *p,
+                                const data_t *data, int row, int k,
+                                int step) {
+    const int D = bb->D;
     const size_t off = (size_t)k * D;
     const uint8_t *restrict codes = data->codes + (size_t)row * D;
-    const double **a_table = st->log_a_table, **b_table = st->log_b_table;
-    int *restrict heads = st->heads + off, *restrict tails = st->tails + off;
-    double *restrict ah = st->log_ah + off, *restrict ahm = st->log_ahm + off;
-    double *restrict bt = st->log_bt + off, *restrict btm = st->log_btm + off;
-    double *restrict delta_loo = st->delta_loo + off;
-    double *restrict delta = slot_delta(st, k);
+    const double **a_table = bb->log_a_table, **b_table = bb->log_b_table;
+    int *restrict heads = bb->heads + off, *restrict tails = bb->tails + off;
+    double *restrict ah = bb->log_ah + off, *restrict ahm = bb->log_ahm + off;
+    double *restrict bt = bb->log_bt + off, *restrict btm = bb->log_btm + off;
+    double *restrict delta_loo = bb->delta_loo + off;
+    double *restrict delta = bb_slot_delta(bb, k);
     double sum_bt = 0.0, sum_btm = 0.0;
     for (int d = 0; d < D; d++) {
         const int on = codes[d] == CODE_ON;
@@ -108,7 +111,7 @@ static void slot_update_shared(state_t *st, const data_t *data, int row,
         sum_bt += bt_d;
         sum_btm += btm_d;
     }
-    slot_set_base(st, k, sum_bt, sum_btm);
+    bb_slot_set_base(bb, p, k, sum_bt, sum_btm);
 }
 
 /* A fully observed row in a clean slot, new logs taken with log(): three
@@ -119,18 +122,19 @@ static void slot_update_shared(state_t *st, const data_t *data, int row,
  * log_shift gives 0, since log(1) = 0 exactly); pass 2 takes the logs;
  * pass 3 stores them, the deltas and the sums. As above, values are
  * selected, never store addresses. */
-static void slot_update_observed(state_t *st, const data_t *data, int row,
-                                 int k, int step) {
-    const int D = st->D;
+static void slot_update_observed(bb_block_t *bb, const partition_view_t *p,
+                                const data_t *data, int row, int k,
+                                int step) {
+    const int D = bb->D;
     const size_t off = (size_t)k * D;
     const uint8_t *restrict codes = data->codes + (size_t)row * D;
-    const double *restrict a = st->a, *restrict b = st->b;
-    int *restrict heads = st->heads + off, *restrict tails = st->tails + off;
-    double *restrict ah = st->log_ah + off, *restrict ahm = st->log_ahm + off;
-    double *restrict bt = st->log_bt + off, *restrict btm = st->log_btm + off;
-    double *restrict delta_loo = st->delta_loo + off;
-    double *restrict delta = slot_delta(st, k);
-    double *restrict logs = st->new_logs;
+    const double *restrict a = bb->a, *restrict b = bb->b;
+    int *restrict heads = bb->heads + off, *restrict tails = bb->tails + off;
+    double *restrict ah = bb->log_ah + off, *restrict ahm = bb->log_ahm + off;
+    double *restrict bt = bb->log_bt + off, *restrict btm = bb->log_btm + off;
+    double *restrict delta_loo = bb->delta_loo + off;
+    double *restrict delta = bb_slot_delta(bb, k);
+    double *restrict logs = bb->new_logs;
     double sum_bt = 0.0, sum_btm = 0.0;
     if (step > 0) {
         for (int d = 0; d < D; d++) {
@@ -179,14 +183,34 @@ static void slot_update_observed(state_t *st, const data_t *data, int row,
             sum_btm += btm_d;
         }
     }
-    slot_set_base(st, k, sum_bt, sum_btm);
+    bb_slot_set_base(bb, p, k, sum_bt, sum_btm);
 }
 
-void slot_update(state_t *st, const data_t *data, int row, int k, int step) {
-    if (st->missing[k] > 0 || row_missing(data, row) > 0)
-        slot_update_general(st, data, row, k, step);
-    else if (st->n_shared > 0)
-        slot_update_shared(st, data, row, k, step);
+void bb_slot_update(bb_block_t *bb, const partition_view_t *p, int row,
+                    int k, int step) {
+    const data_t *data = bb->data;
+    if (bb->missing[k] > 0 || row_missing(data, row) > 0)
+        slot_update_general(bb, p, data, row, k, step);
+    else if (bb->n_shared > 0)
+        slot_update_shared(bb, p, data, row, k, step);
     else
-        slot_update_observed(st, data, row, k, step);
+        slot_update_observed(bb, p, data, row, k, step);
+}
+
+/* The partition has counted the row in size[k] already; the denominators
+ * of a clean slot are built from its counts before the first row with
+ * missing entries is counted in. */
+void bb_add_row(block_t *blk, const partition_view_t *p, int row, int k) {
+    bb_block_t *bb = bb_of(blk);
+    const int row_missing_entries = row_missing(bb->data, row);
+    if (row_missing_entries > 0 && bb->missing[k] == 0)
+        bb_slot_build_denominators(bb, k);
+    bb->missing[k] += row_missing_entries;
+    bb_slot_update(bb, p, row, k, +1);
+}
+
+void bb_remove_row(block_t *blk, const partition_view_t *p, int row, int k) {
+    bb_block_t *bb = bb_of(blk);
+    bb->missing[k] -= row_missing(bb->data, row);
+    bb_slot_update(bb, p, row, k, -1);
 }
