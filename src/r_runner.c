@@ -203,13 +203,14 @@ SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
     const int from_blocks = blocks_is_list(view);
     if (from_blocks) {
         blocks_read(view, hps, &blocks);
+        /* The runner's data_t is the bb block's (its D counts the bb
+         * features only); without one, just the rows. */
         if (blocks.has_bb) {
             data = blocks.bb_data;
         } else {
             memset(&data, 0, sizeof(data));
             data.n = blocks.n;
         }
-        data.D = blocks.D;
     } else {
         data_from_view(view, &data);
         if (TYPEOF(hps) != REALSXP || Rf_nrows(hps) != data.D || Rf_ncols(hps) != 2)
@@ -236,8 +237,9 @@ SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
         if (!(hp[j] > 0) || !(hp[j] <= MS_MAX_HYPERPARAMETER))
             Rf_error("`latent`: feature hyperparameters must be > 0 and <= 1e15.");
 
+    const int D = from_blocks ? blocks.D : data.D;  /* every feature */
     for (R_xlen_t j = 0; j < XLENGTH(kernel_config); j++)
-        kernel_validate(VECTOR_ELT(kernel_config, j), data.D);
+        kernel_validate(VECTOR_ELT(kernel_config, j), D);
 
     checkpoint_t cp;
     checkpoint_read(checkpoint, data.n, &cp);

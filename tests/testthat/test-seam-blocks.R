@@ -51,25 +51,25 @@ test_that("malformed block lists are refused with the part named", {
   good <- bb_blocks(view, feature_hps(s0))
   bad <- good
   bad$blocks[[1]]$features <- c(1L, 3L, 2L)
-  expect_error(runner_from_blocks(defn, bad, s0, kc), "features must be increasing ids")
+  expect_snapshot(error = TRUE, runner_from_blocks(defn, bad, s0, kc))
   bad <- good
   bad$blocks[[1]]$kind <- 7L
-  expect_error(runner_from_blocks(defn, bad, s0, kc), "kinds must be distinct")
+  expect_snapshot(error = TRUE, runner_from_blocks(defn, bad, s0, kc))
   bad <- good
   bad$hps[[1]]$hp[2] <- -1
-  expect_error(runner_from_blocks(defn, bad, s0, kc), "> 0 for beta_bernoulli")
+  expect_snapshot(error = TRUE, runner_from_blocks(defn, bad, s0, kc))
   bad <- good
   bad$hps[[1]]$hp_offset <- 0:3
-  expect_error(runner_from_blocks(defn, bad, s0, kc), "hp_offset")
+  expect_snapshot(error = TRUE, runner_from_blocks(defn, bad, s0, kc))
   bad <- good
   bad$hps <- list()
-  expect_error(runner_from_blocks(defn, bad, s0, kc), "one entry per block")
+  expect_snapshot(error = TRUE, runner_from_blocks(defn, bad, s0, kc))
   bad <- good
   bad$blocks[[1]]$kind <- 2L
   bad$blocks[[1]]$ivalues <- rep(0L, n * D)
   bad$hps[[1]]$hp <- c(1, 1, 1, 1, 1, 1)
   # gp blocks are the model library's (not in this build): a clear failure.
-  expect_error(runner_from_blocks(defn, bad, s0, kc), "does not implement")
+  expect_snapshot(error = TRUE, runner_from_blocks(defn, bad, s0, kc))
 })
 
 test_that("block statistics and hyperparameters read through the block ops match the bb latent", {
