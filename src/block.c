@@ -1,26 +1,56 @@
-/* block_init (block.h): the one place that knows every kind's
- * constructor. */
+/* block_init (block.h): the copies every kind shares, then the kind's
+ * setup. The other kinds' entries join the table (block_changes.md). */
+#include <stdlib.h>
 #include <string.h>
+#include "alloc.h"
 #include "block.h"
 #include "block_bb.h"
+#include "block_util.h"
 #include "status.h"
 
-/* A block whose init failed (or whose kind is unknown) is freed by
- * b->ops->free, so every kind sets ops first. */
-static void unknown_free(block_t *b) { (void)b; }
+typedef struct {
+    const block_ops_t *ops;
+    int (*setup)(block_t *b, int capacity);
+} block_kind_t;
+
+static const block_kind_t kinds[N_BLOCK_KINDS] = {
+    [BLOCK_BETA_BERNOULLI] = {&block_bb_ops, block_bb_setup},
+};
+
+/* Holds a block of a kind this build lacks, so that b->ops->free(b) stays
+ * safe. */
 static const block_ops_t unknown_ops = {.kind = -1, .name = "unknown",
-                                        .free = unknown_free};
+                                        .free = block_free_common};
+
+void block_free_common(block_t *b) {
+    free((void *)b->feature_id);
+    free(b->hp_offset);
+    free(b->hp);
+    b->feature_id = NULL;
+    b->hp_offset = NULL;
+    b->hp = NULL;
+}
 
 int block_init(block_t *b, int kind, const block_data_t *data,
                const int *feature_id, const int *hp_offset, const double *hp,
                int capacity) {
     memset(b, 0, sizeof(*b));
     b->ops = &unknown_ops;
-    switch (kind) {
-    case BLOCK_BETA_BERNOULLI:
-        return block_bb_init(b, data, feature_id, hp_offset, hp, capacity);
-    default:
-        /* The other kinds' constructors join here (block_changes.md). */
+    if (kind < 0 || kind >= N_BLOCK_KINDS || kinds[kind].ops == NULL)
         return MS_ERR_UNSUPPORTED;
-    }
+    b->ops = kinds[kind].ops;
+    b->data = *data;
+    const int F = data->n_features;
+    b->n_features = F;
+    int *ids = ms_malloc(sizeof(int) * (size_t)(F > 0 ? F : 1));
+    b->feature_id = ids;
+    b->hp_offset = ms_malloc(sizeof(int) * (size_t)(F + 1));
+    if (ids == NULL || b->hp_offset == NULL) return MS_ERR_NOMEM;
+    memcpy(ids, feature_id, sizeof(int) * (size_t)F);
+    memcpy(b->hp_offset, hp_offset, sizeof(int) * (size_t)(F + 1));
+    const int n_hp = hp_offset[F];
+    b->hp = ms_malloc(sizeof(double) * (size_t)(n_hp > 0 ? n_hp : 1));
+    if (b->hp == NULL) return MS_ERR_NOMEM;
+    memcpy(b->hp, hp, sizeof(double) * (size_t)n_hp);
+    return kinds[kind].setup(b, capacity);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "alloc.h"
 #include "block_bb.h"
+#include "block_util.h"
 #include "log_gamma.h"
 #include "log_sum.h"
 #include "score.h"
@@ -64,11 +65,8 @@ static void bb_free(block_t *blk) {
         for (int i = 0; i < MAX_SHARED_VALUES; i++) free(bb->shared_logs[i]);
         free(bb);
     }
-    free(blk->hp_offset);
-    free(blk->hp);
     blk->impl = NULL;
-    blk->hp_offset = NULL;
-    blk->hp = NULL;
+    block_free_common(blk);
 }
 
 void bb_set_feature_hp(bb_block_t *bb, int d, double a, double b) {
@@ -84,22 +82,14 @@ static void bb_set_hp(block_t *blk, int j, const double *hp) {
     bb_set_feature_hp(bb_of(blk), j, hp[0], hp[1]);
 }
 
-int block_bb_init(block_t *blk, const block_data_t *data,
-                  const int *feature_id, const int *hp_offset,
-                  const double *hp, int capacity) {
-    blk->ops = &block_bb_ops;
-    blk->data = *data;
-    blk->n_features = data->n_features;
-    blk->feature_id = feature_id;
-    const data_t *bdata = data->bb;
-    const int n = data->n, D = data->n_features;
+/* block_init (block.c) has copied the feature ids, hp_offset and hp. */
+int block_bb_setup(block_t *blk, int capacity) {
+    const data_t *bdata = blk->data.bb;
+    const int n = blk->data.n, D = blk->n_features;
     const size_t D1 = (size_t)(D > 0 ? D : 1);
-    blk->hp_offset = ms_malloc((D1 + 1) * sizeof(int));
-    blk->hp = ms_malloc(2 * D1 * sizeof(double));
     bb_block_t *bb = ms_calloc(1, sizeof(bb_block_t));
     blk->impl = bb;
-    if (!blk->hp_offset || !blk->hp || !bb) return MS_ERR_NOMEM;
-    memcpy(blk->hp_offset, hp_offset, ((size_t)D + 1) * sizeof(int));
+    if (!bb) return MS_ERR_NOMEM;
     bb->data = bdata;
     bb->n = n;
     bb->D = D;
@@ -120,7 +110,9 @@ int block_bb_init(block_t *blk, const block_data_t *data,
         !bb->log_b_table || !bb->log_denominator || !bb->gathered_heads ||
         !bb->gathered_tails)
         return MS_ERR_NOMEM;
-    for (int d = 0; d < D; d++) bb_set_hp(blk, d, hp + hp_offset[d]);
+    for (int d = 0; d < D; d++)
+        bb_set_feature_hp(bb, d, blk->hp[blk->hp_offset[d]],
+                          blk->hp[blk->hp_offset[d] + 1]);
     for (int N = 0; N <= n; N++) bb->log_denominator[N] = NAN;
     return bb_grow(blk, 0, capacity);
 }

@@ -75,10 +75,9 @@ typedef struct {
 
 extern const block_ops_t block_bb_ops;
 
-/* Builds a bb block over the data_t at data->bb (block_init). */
-int block_bb_init(block_t *blk, const block_data_t *data,
-                  const int *feature_id, const int *hp_offset,
-                  const double *hp, int capacity);
+/* Builds the bb block's tables over the data_t at blk->data.bb, once
+ * block_init has copied feature ids and hyperparameters (block.c). */
+int block_bb_setup(block_t *blk, int capacity);
 
 static inline bb_block_t *bb_of(const block_t *blk) {
     return (bb_block_t *)blk->impl;
