@@ -103,7 +103,7 @@ dpmixture <- function(data, chains = 4, iter = 1000, warmup = floor(iter / 2),
   }
   if (is.null(kernels)) kernels <- default_kernel_config(defn)
   check_kernel_config(kernels, defn$D, call = call)
-  check_kernels_fit_definition(kernels, defn, call = call)
+  check_kernels_fit_definition(kernels, defn, arg = "kernels", call = call)
   init <- fit_inits(init, chains, defn, call = call)
   cluster <- fit_cluster(cluster, call = call)
 

@@ -326,18 +326,19 @@ format_kernel <- function(kernel) {
 
 # A kernel configuration must sample the definition's model: assign for a
 # Dirichlet process mixture, assign_fixed for a finite mixture.
-check_kernels_fit_definition <- function(kernel_config, defn, call = caller_call()) {
+check_kernels_fit_definition <- function(kernel_config, defn, arg = "kernel_config",
+                                         call = caller_call()) {
   force(call)
   if (inherits(kernel_config, "microscopes_kernel")) kernel_config <- list(kernel_config)
   names <- vapply(kernel_config, function(k) as.character(k$name)[1], character(1))
   finite <- definition_groups(defn) > 0L
   if (finite && "assign" %in% names) {
-    abort_arg("kernel_config", paste(
+    abort_arg(arg, paste(
       "has an `assign_kernel()`, which samples a Dirichlet process mixture, but `defn` is",
       "a finite mixture (`fixed_model_definition()`): use `assign_fixed_kernel()`."), call = call)
   }
   if (!finite && "assign_fixed" %in% names) {
-    abort_arg("kernel_config", paste(
+    abort_arg(arg, paste(
       "has an `assign_fixed_kernel()`, which samples a finite mixture, but `defn` is a",
       "Dirichlet process mixture (`model_definition()`): use `assign_kernel()`."), call = call)
   }

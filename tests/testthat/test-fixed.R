@@ -201,3 +201,123 @@ test_that("slice_cluster_hp samples the finite mixture's posterior of alpha (qua
     }
   }
 })
+
+test_that("a finite mixture's state saves, resumes to the bit, and is refused by a DP definition", {
+  set.seed(5)
+  Y <- matrix(runif(40 * 5) < 0.4, 40, 5)
+  defn <- fixed_model_definition(40, 3, rep(list(beta_bernoulli()), 5))
+  kc <- default_kernel_config(defn)
+  s0 <- initialize_state(defn, Y)
+  expect_lte(n_groups(s0), 3L)
+  expect_identical(s0$partition_prior, list(name = "dirichlet", groups = 3L))
+  expect_identical(s0$format_version, 3L)
+  r <- runner(defn, Y, s0, kc)
+  run(r, 10)
+  f <- tempfile(fileext = ".rds")
+  saveRDS(get_latent(r), f)
+  run(r, 10)
+  resumed <- runner(defn, Y, readRDS(f), kc)
+  run(resumed, 10)
+  expect_identical(assignments(get_latent(resumed)), assignments(get_latent(r)))
+  expect_identical(chain_trace(resumed)$log_joint, chain_trace(r)$log_joint[11:20])
+
+  crp <- model_definition(40, rep(list(beta_bernoulli()), 5))
+  expect_error(runner(crp, Y, readRDS(f), default_kernel_config(crp)),
+               "finite mixture of K = 3 groups, but `defn` is a Dirichlet process")
+  # A state saved before format 3 is a Dirichlet process state.
+  old <- initialize_state(crp, Y)
+  old$partition_prior <- NULL
+  old$format_version <- 2L
+  expect_error(runner(defn, Y, old, kc), "Dirichlet process mixture, but `defn` is a finite mixture")
+  expect_s3_class(runner(crp, Y, old, default_kernel_config(crp)), "microscopes_runner")
+  # A finite mixture of another K is another model.
+  defn4 <- fixed_model_definition(40, 4, rep(list(beta_bernoulli()), 5))
+  expect_error(runner(defn4, Y, readRDS(f), default_kernel_config(defn4)), "K = 3 groups")
+})
+
+test_that("dpmixture(K = ) fits the finite mixture and says so", {
+  data(house_votes)
+  fit <- dpmixture(house_votes[1:60, ], chains = 2, iter = 40, seed = 3, K = 3, progress = FALSE)
+  expect_identical(definition_groups(fit$defn), 3L)
+  expect_true(all(apply(partition_draws(fit), 1, max) <= 3L))
+  out <- utils::capture.output(print(fit))
+  expect_true(any(grepl("finite mixture, K = 3", out)))
+  prob <- predict(fit, house_votes[1:5, ], type = "prob")
+  expect_equal(unname(rowSums(prob)), rep(1, 5), tolerance = 1e-12)
+  fit2 <- update(fit, iter = 10)
+  expect_true(all(apply(partition_draws(fit2), 1, max) <= 3L))
+  # Same seed without K: the Dirichlet process mixture.
+  expect_match(paste(utils::capture.output(print(
+    dpmixture(house_votes[1:60, ], chains = 2, iter = 20, seed = 3, progress = FALSE))), collapse = "\n"),
+    "Dirichlet process mixture")
+})
+
+test_that("finite mixtures refuse bad input with errors naming the argument", {
+  Y <- matrix(c(TRUE, FALSE), 6, 2)
+  models <- rep(list(beta_bernoulli()), 2)
+  defn <- fixed_model_definition(6, 2, models)
+  crp <- model_definition(6, models)
+  expect_snapshot(error = TRUE, {
+    fixed_model_definition(6, 0, models)
+    fixed_model_definition(6, 2.5, models)
+    fixed_model_definition(6, "3", models)
+    fixed_model_definition(6, 2, list(1))
+    initialize_state(defn, Y, assignment = c(1, 2, 3, 1, 2, 3))
+    runner(defn, Y, initialize_state(defn, Y), list(assign_kernel()))
+    runner(crp, Y, initialize_state(crp, Y), list(assign_fixed_kernel()))
+    runner(defn, Y, initialize_state(crp, Y, assignment = c(1, 1, 2, 2, 1, 1)),
+           default_kernel_config(defn))
+    dpmixture(Y, K = 0)
+    dpmixture(Y, K = 2, kernels = list(assign_kernel()))
+  })
+  # A hand-edited state with more groups than K.
+  s <- initialize_state(defn, Y, assignment = c(1, 1, 2, 2, 1, 1))
+  s3 <- initialize_state(fixed_model_definition(6, 3, models), Y, assignment = c(1, 2, 3, 1, 2, 3))
+  s3$partition_prior$groups <- 2L
+  expect_snapshot(error = TRUE, {
+    runner(defn, Y, s3, default_kernel_config(defn))
+    score_assignment(s3)
+  })
+  s$partition_prior <- list(name = "dirichlet", groups = -1)
+  expect_snapshot(error = TRUE, n_groups(s))
+})
+
+test_that("CRP chains are bit-identical to the baseline build (MICROSCOPES_BASELINE_LIB)", {
+  baseline <- Sys.getenv("MICROSCOPES_BASELINE_LIB", "/work/lib-main")
+  skip_if_not(dir.exists(file.path(baseline, "microscopes")), "no baseline build")
+  skip_on_cran()
+  script <- function(lib) {
+    sprintf('
+      suppressMessages(library(microscopes, lib.loc = "%s"))
+      set.seed(7)
+      Y <- matrix(runif(300 * 20) < 0.3, 300, 20)
+      Y[sample(length(Y), 100)] <- NA
+      defn <- model_definition(nrow(Y), rep(list(beta_bernoulli()), ncol(Y)))
+      out <- list()
+      for (kc in list(default_kernel_config(defn),
+                      list(assign_kernel(), slice_cluster_hp_kernel()),
+                      list(split_merge_kernel(method = "sams"), assign_kernel()))) {
+        set.seed(3)
+        r <- runner(defn, Y, initialize_state(defn, Y), kc)
+        run(r, 30)
+        s <- get_latent(r)
+        out[[length(out) + 1]] <- list(a = assignments(s), alpha = get_cluster_hp(s)$alpha,
+          hps = feature_hps(s), score = score_assignment(s),
+          trace = chain_trace(r)[, c("n_groups", "alpha", "log_joint")])
+      }
+      fit <- dpmixture(Y, chains = 2, iter = 40, seed = 5, progress = FALSE)
+      out$draws <- partition_draws(fit)
+      saveRDS(out, commandArgs(TRUE)[1])', lib)
+  }
+  run_with <- function(lib) {
+    file <- tempfile(fileext = ".R")
+    out <- tempfile(fileext = ".rds")
+    writeLines(script(lib), file)
+    status <- system2(file.path(R.home("bin"), "Rscript"), c(file, out), stdout = FALSE, stderr = FALSE)
+    expect_identical(status, 0L)
+    readRDS(out)
+  }
+  mine <- run_with(dirname(system.file(package = "microscopes")))
+  theirs <- run_with(baseline)
+  expect_identical(mine, theirs)
+})
