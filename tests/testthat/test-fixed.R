@@ -321,3 +321,28 @@ test_that("CRP chains are bit-identical to the baseline build (MICROSCOPES_BASEL
   theirs <- run_with(baseline)
   expect_identical(mine, theirs)
 })
+
+test_that("queries predict a new row with the finite mixture's weights", {
+  # Exact P(x_d = 1) of a new row given one state, in closed form: groups
+  # weighted (n_k + alpha/K) p(observed | k), a new group (K - K+) alpha/K
+  # p(observed), none when all K are in use.
+  Y <- matrix(c(1, 1, 0, 1, 0, 0, 0, 1, 1, 1, 0, 0), 6, 2)
+  models <- rep(list(beta_bernoulli()), 2)
+  q <- matrix(c(1, NA), 1, 2)
+  for (K in c(2, 3)) {
+    defn <- fixed_model_definition(6, K, models)
+    s <- initialize_state(defn, Y, list(alpha = 1.7), cbind(c(1, 0.5), c(2, 1)),
+                          assignment = c(1, 1, 1, 2, 2, 2))
+    sizes <- s$group_sizes
+    a <- feature_hps(s)[, 1]
+    b <- feature_hps(s)[, 2]
+    h <- rbind(s$heads, 0)
+    t <- rbind(s$tails, 0)
+    p1 <- (a[1] + h[, 1]) / (a[1] + b[1] + h[, 1] + t[, 1])
+    p2 <- (a[2] + h[, 2]) / (a[2] + b[2] + h[, 2] + t[, 2])
+    w <- c(sizes + 1.7 / K, (K - length(sizes)) * 1.7 / K) * p1
+    expected <- sum(w * p2) / sum(w)
+    got <- posterior_predictive_statistic(q, list(s), exact = TRUE)
+    expect_equal(got[1, 2], expected, tolerance = 1e-12)
+  }
+})
