@@ -67,14 +67,23 @@ fit_header <- function(fit) {
   kept <- vapply(fit$draws, function(d) length(d$iteration), integer(1))
   c(sprintf("Data: %d rows x %d binary features%s", view$n, view$D,
             if (n_missing > 0) sprintf(" (%d entries missing)", n_missing) else ""),
-    sprintf("Model: Dirichlet process mixture of %s", paste(
+    sprintf("Model: %s of %s%s", fit_model_name(fit$defn), paste(
       sprintf("%d %s", as.vector(table(fit$defn$models)), names(table(fit$defn$models))),
-      collapse = ", ")),
+      collapse = ", "),
+      if (definition_groups(fit$defn) > 0L)
+        "; weights ~ Dirichlet(alpha/K), alpha the total concentration" else ""),
     sprintf("Chains: %d x %s kept draws (iterations %s, warmup %d, thin %d); %.1f s",
             fit$chains, if (length(unique(kept)) == 1L) kept[1] else paste(kept, collapse = "/"),
             if (length(unique(fit$iterations)) == 1L) fit$iterations[1] else
               paste(fit$iterations, collapse = "/"),
             fit$warmup, fit$thin, fit$seconds))
+}
+
+# "Dirichlet process mixture", or "finite mixture, K = 3,".
+fit_model_name <- function(defn) {
+  groups <- definition_groups(defn)
+  if (groups == 0L) return("Dirichlet process mixture")
+  sprintf("finite mixture, K = %d,", groups)
 }
 
 format_diagnostics <- function(diag) {
@@ -87,6 +96,16 @@ format_diagnostics <- function(diag) {
     `ESS tail` = fmt(diag$ess_tail, 0), check.names = FALSE,
     row.names = c("K (groups)", "alpha", "log joint"))
   utils::capture.output(print(table, right = TRUE))
+}
+
+# The partition prior's predictive for a new row (partition_prior.h): join
+# group k with weight n_k (CRP) or n_k + alpha/K (finite), a new group with
+# alpha or (K - K+) alpha/K (zero once all K groups are in use), over
+# n + alpha.
+predictive_log_prior <- function(sizes, n, alpha, groups) {
+  if (groups == 0L) return(log(c(sizes, alpha)) - log(n + alpha))
+  share <- alpha / groups
+  log(c(sizes + share, max(groups - length(sizes), 0) * share)) - log(n + alpha)
 }
 
 #' Print, summarise and read a fit
@@ -253,7 +272,9 @@ format.microscopes_fit <- function(x, ...) {
 #' a new cluster with probability proportional to
 #' \eqn{\alpha \prod_{d \in O} p_{0d}(x_d)}{alpha prod_{d in O} p_0d(x_d)}
 #' (the CRP prior times the beta-Bernoulli predictive; see
-#' [posterior_predictive()]).
+#' [posterior_predictive()]). For a finite mixture (`dpmixture(K = )`) the
+#' weights are \eqn{n_k + \alpha/K} and \eqn{(K - K_+)\alpha/K}, zero
+#' when all \eqn{K} clusters are in use.
 #'
 #' @param object A `microscopes_fit` from [dpmixture()].
 #' @param newdata A logical or 0/1 matrix with the data's columns, `NA` for
@@ -307,7 +328,8 @@ predict.microscopes_fit <- function(object, newdata = NULL,
   on <- 1 * (!is.na(x) & x == 1)
   off <- 1 * (!is.na(x) & x == 0)
   log_w <- on %*% t(log(p_on)) + off %*% t(log1p(-p_on))
-  log_prior <- log(c(counts$group_sizes, hp$alpha)) - log(object$data$n + hp$alpha)
+  log_prior <- predictive_log_prior(counts$group_sizes, object$data$n, hp$alpha,
+                                    definition_groups(object$defn))
   log_w <- sweep(log_w, 2, log_prior, `+`)
   top <- apply(log_w, 1, max)
   w <- exp(log_w - top)

@@ -54,6 +54,11 @@
 #' @param seed `NULL`, or a whole number that makes the fit reproducible
 #'   without touching the session's random number generator.
 #' @param progress Show a progress bar.
+#' @param K `NULL` for a Dirichlet process mixture; a whole number >= 1
+#'   for a finite mixture of at most `K` groups with Dirichlet(alpha/K,
+#'   ..., alpha/K) weights ([fixed_model_definition()]; alpha is then the
+#'   total concentration), sampled by [default_kernel_config()]'s
+#'   `assign_fixed` kernel.
 #' @param cluster `NULL` to run the chains here in C threads; a cluster from
 #'   [parallel::makeCluster()] to run one chain per task on its nodes (each
 #'   node needs microscopes installed); or `"future"` to run them with
@@ -74,10 +79,13 @@
 #' data(house_votes)
 #' fit <- dpmixture(house_votes, chains = 2, iter = 100, seed = 1)
 #' fit
+#' # A finite mixture of (at most) 3 latent classes:
+#' fit3 <- dpmixture(house_votes, chains = 2, iter = 100, seed = 1, K = 3)
+#' fit3
 #' @export
 dpmixture <- function(data, chains = 4, iter = 1000, warmup = floor(iter / 2),
                       thin = 1, kernels = NULL, threads = NULL, init = NULL,
-                      seed = NULL, progress = interactive(), cluster = NULL) {
+                      seed = NULL, progress = interactive(), cluster = NULL, K = NULL) {
   call <- sys.call()
   view <- as_dataview(data, arg = "data", call = call)
   chains <- check_whole_number(chains, "chains", min = 1, call = call)
@@ -86,9 +94,16 @@ dpmixture <- function(data, chains = 4, iter = 1000, warmup = floor(iter / 2),
   thin <- check_whole_number(thin, "thin", min = 1, call = call)
   progress <- check_flag(progress, "progress", call = call)
   if (!is.null(threads)) threads <- check_whole_number(threads, "threads", min = 1, call = call)
-  defn <- model_definition(view$n, rep(list(beta_bernoulli()), view$D))
+  models <- rep(list(beta_bernoulli()), view$D)
+  if (is.null(K)) {
+    defn <- model_definition(view$n, models)
+  } else {
+    K <- check_whole_number(K, "K", min = 1, call = call)
+    defn <- fixed_model_definition(view$n, K, models)
+  }
   if (is.null(kernels)) kernels <- default_kernel_config(defn)
   check_kernel_config(kernels, defn$D, call = call)
+  check_kernels_fit_definition(kernels, defn, arg = "kernels", call = call)
   init <- fit_inits(init, chains, defn, call = call)
   cluster <- fit_cluster(cluster, call = call)
 
@@ -370,6 +385,15 @@ fit_inits <- function(init, chains, defn, call) {
     if (s$n != defn$n || s$D != defn$D) {
       abort_arg("init", sprintf("holds a state for %d rows and %d features; `data` has %d and %d.",
                                 s$n, s$D, defn$n, defn$D), call = call)
+    }
+    if (state_groups(s) != definition_groups(defn)) {
+      abort_arg("init", sprintf("holds a state of %s, but the fit is %s (`K`).",
+                                describe_partition_prior(state_groups(s)),
+                                describe_partition_prior(definition_groups(defn))), call = call)
+    }
+    if (definition_groups(defn) > 0L && length(unique(s$assignments)) > definition_groups(defn)) {
+      abort_arg("init", sprintf("holds a state of %d groups, more than K = %d.",
+                                length(unique(s$assignments)), definition_groups(defn)), call = call)
     }
   }
   init

@@ -3,7 +3,7 @@
 # configurations can be saved and printed.
 
 kernel_kinds <- c(assign = 0L, slice_cluster_hp = 1L, slice_feature_hp = 2L,
-                  grid_feature_hp = 3L, split_merge = 4L)
+                  grid_feature_hp = 3L, split_merge = 4L, assign_fixed = 5L)
 
 split_merge_methods <- c(sams = 0L, restricted_gibbs = 1L, sequential_launch = 2L)
 
@@ -108,8 +108,18 @@ check_features <- function(features, call = caller_call()) {
 #' * `assign_kernel()`: collapsed Gibbs sampling of every row's group, rows
 #'   in random order, with one new empty group offered each time (Neal 2000,
 #'   algorithm 3).
-#' * `slice_cluster_hp_kernel()`: slice sampling (Neal 2003) of the CRP
-#'   concentration \eqn{\alpha} given the partition.
+#' * `assign_fixed_kernel()`: the same for a finite mixture
+#'   ([fixed_model_definition()], datamicroscopes' `assign_fixed`): a row
+#'   joins a group of \eqn{m} other rows with weight \eqn{m + \alpha/K}
+#'   and an empty group with weight \eqn{(K - K_+)\alpha/K}, \eqn{K_+} the
+#'   number of groups the other rows fill (the empty labels are
+#'   exchangeable, so one empty group stands for all of them); no empty
+#'   group is offered when all \eqn{K} are in use.
+#' * `slice_cluster_hp_kernel()`: slice sampling (Neal 2003) of the
+#'   concentration \eqn{\alpha} given the partition: the CRP's, or for a
+#'   finite mixture the total concentration of its Dirichlet(\eqn{\alpha/K},
+#'   ..., \eqn{\alpha/K}) weights, under the same proper Gamma prior
+#'   (Gamma(1, 1) by default).
 #' * `slice_feature_hp_kernel()`: slice sampling of each feature's beta
 #'   hyperparameters \eqn{(a, b)}, one coordinate at a time, given the groups'
 #'   counts; see [prior_noninformative_beta()] for the default prior.
@@ -130,11 +140,15 @@ check_features <- function(features, call = caller_call()) {
 #'   (`bench/results.md`): from one group, restricted Gibbs with 3 launch
 #'   scans raised the log joint faster per CPU second than SAMS or a
 #'   sequential launch, and 50 proposals keep an iteration at K ~ 150 within
-#'   about 1.5 times a Gibbs-only one.
+#'   about 1.5 times a Gibbs-only one. In a finite mixture the prior ratio
+#'   is the finite mixture's, and a split is only proposed while fewer than
+#'   \eqn{K} groups are in use (a split may only open an empty group).
 #'
 #' `default_kernel_config(defn)` is `assign`, `split_merge`, then
 #' `slice_cluster_hp`, then `slice_feature_hp` over all features
-#' (datamicroscopes' configuration plus the split-merge moves).
+#' (datamicroscopes' configuration plus the split-merge moves); for a
+#' finite mixture ([fixed_model_definition()]) it starts with
+#' `assign_fixed` instead of `assign`.
 #'
 #' @section Group ids:
 #' Groups live in numbered slots, and a group's id is its slot. New groups
@@ -160,7 +174,8 @@ check_features <- function(features, call = caller_call()) {
 #' @param method How a split is proposed: `"restricted_gibbs"` or `"sams"`.
 #' @param launch_scans For `"restricted_gibbs"`: restricted Gibbs scans
 #'   that move the random launch split before the scan that is the proposal.
-#' @param defn A model definition from [model_definition()].
+#' @param defn A model definition from [model_definition()] or
+#'   [fixed_model_definition()].
 #' @return A `microscopes_kernel`; `default_kernel_config()` returns a
 #'   `microscopes_kernel_config`, a list of kernels.
 #' @references Neal, R. M. (2000). Markov chain sampling methods for
@@ -185,6 +200,12 @@ check_features <- function(features, call = caller_call()) {
 #' @export
 assign_kernel <- function() {
   new_kernel("assign")
+}
+
+#' @rdname assign_kernel
+#' @export
+assign_fixed_kernel <- function() {
+  new_kernel("assign_fixed")
 }
 
 #' @rdname assign_kernel
@@ -263,7 +284,8 @@ split_merge_kernel <- function(proposals = 50,
 #' @export
 default_kernel_config <- function(defn) {
   check_definition(defn)
-  structure(list(assign_kernel(), split_merge_kernel(), slice_cluster_hp_kernel(),
+  assign <- if (definition_groups(defn) > 0L) assign_fixed_kernel() else assign_kernel()
+  structure(list(assign, split_merge_kernel(), slice_cluster_hp_kernel(),
                  slice_feature_hp_kernel()),
             class = "microscopes_kernel_config")
 }
@@ -286,6 +308,7 @@ format_kernel <- function(kernel) {
     sprintf("%d features", length(kernel$features))
   switch(kernel$name,
     assign = "assign (collapsed Gibbs, Neal 2000 algorithm 3)",
+    assign_fixed = "assign_fixed (collapsed Gibbs of a finite mixture, Dirichlet(alpha/K) weights)",
     slice_cluster_hp = sprintf("slice_cluster_hp (Gamma(%g, %g) prior, width %g)",
                                kernel$prior$shape, kernel$prior$rate, kernel$width),
     slice_feature_hp = sprintf("slice_feature_hp (%s, %s prior, width %g)", features,
@@ -299,6 +322,27 @@ format_kernel <- function(kernel) {
                           kernel$proposals,
                           if (kernel$method == "sams") "" else
                             sprintf(", %d launch scans", kernel$launch_scans)))
+}
+
+# A kernel configuration must sample the definition's model: assign for a
+# Dirichlet process mixture, assign_fixed for a finite mixture.
+check_kernels_fit_definition <- function(kernel_config, defn, arg = "kernel_config",
+                                         call = caller_call()) {
+  force(call)
+  if (inherits(kernel_config, "microscopes_kernel")) kernel_config <- list(kernel_config)
+  names <- vapply(kernel_config, function(k) as.character(k$name)[1], character(1))
+  finite <- definition_groups(defn) > 0L
+  if (finite && "assign" %in% names) {
+    abort_arg(arg, paste(
+      "has an `assign_kernel()`, which samples a Dirichlet process mixture, but `defn` is",
+      "a finite mixture (`fixed_model_definition()`): use `assign_fixed_kernel()`."), call = call)
+  }
+  if (!finite && "assign_fixed" %in% names) {
+    abort_arg(arg, paste(
+      "has an `assign_fixed_kernel()`, which samples a finite mixture, but `defn` is a",
+      "Dirichlet process mixture (`model_definition()`): use `assign_kernel()`."), call = call)
+  }
+  invisible(kernel_config)
 }
 
 # The kernels as the C code reads them: features resolved to 1..D, every
@@ -333,6 +377,11 @@ check_kernel_config <- function(kernel_config, D, call = caller_call()) {
       # selection probabilities ("pair"), to show the tests catch it.
       spec$test_drop_proposal <- if (is.null(kernel$test_wrong_ratio)) 0L else
         match(kernel$test_wrong_ratio, c("proposal", "pair"), nomatch = 0L)
+    }
+    if (identical(kernel$name, "assign_fixed")) {
+      # Tests only (test-fixed.R): a kernel that weights the empty group by
+      # alpha/K, forgetting the number K - K+ of empty labels it stands for.
+      spec$test_wrong_prior <- if (isTRUE(kernel$test_wrong_prior)) 1L else 0L
     }
     spec
   })

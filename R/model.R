@@ -58,10 +58,83 @@ model_definition <- function(n, models) {
             class = "microscopes_model_definition")
 }
 
+#' Define a finite mixture model
+#'
+#' A mixture of at most `groups` groups (datamicroscopes'
+#' `fixed_model_definition()`): the mixture weights have a symmetric
+#' Dirichlet prior, \eqn{w \sim \mathrm{Dirichlet}(\alpha/K, \ldots,
+#' \alpha/K)} with \eqn{K} = `groups`, and each group's features follow the
+#' likelihood models given in `models`, as in [model_definition()]. This is
+#' the finite latent class model of BayesLCA, poLCA or flexmix, with the
+#' weights and the groups' parameters integrated out (collapsed).
+#'
+#' @section The concentration alpha:
+#' \eqn{\alpha} (the state's `cluster_hp$alpha`) is the *total*
+#' concentration of the Dirichlet prior: each weight has parameter
+#' \eqn{\alpha/K}. So a finite mixture and a Dirichlet process mixture with
+#' the same \eqn{\alpha} have the same prior expected number of groups for
+#' large \eqn{K} (the finite mixture's prior on partitions tends to the
+#' Chinese restaurant process as \eqn{K \to \infty}), and the same default
+#' Gamma(1, 1) prior suits both ([slice_cluster_hp_kernel()]). The prior of
+#' a partition into \eqn{K_+ \le K} non-empty groups of sizes
+#' \eqn{n_1, \ldots, n_{K_+}} (group labels not distinguished) is
+#' \deqn{p(z) = \frac{K!}{(K - K_+)!} \frac{\Gamma(\alpha)}{\Gamma(n + \alpha)}
+#'   \prod_{k=1}^{K_+} \frac{\Gamma(n_k + \alpha/K)}{\Gamma(\alpha/K)},}{p(z) =
+#'   K!/(K - K+)! Gamma(alpha)/Gamma(n + alpha) prod_k Gamma(n_k + alpha/K)/Gamma(alpha/K),}
+#' which [score_assignment()] returns (in logs).
+#'
+#' @param n Number of rows (entities) in the data.
+#' @param groups The number of groups \eqn{K} (a whole number >= 1); some
+#'   may stay empty.
+#' @param models A list with one likelihood model per feature (column), as
+#'   for [model_definition()].
+#' @return A `microscopes_fixed_model_definition` (also a
+#'   `microscopes_model_definition`): the plain list of [model_definition()]
+#'   with `groups` (\eqn{K}) and `prior = "dirichlet"` added.
+#' @seealso [assign_fixed_kernel()], [default_kernel_config()], and
+#'   [dpmixture()]'s `K` argument.
+#' @examples
+#' defn <- fixed_model_definition(10, groups = 3, rep(list(beta_bernoulli()), 4))
+#' defn
+#' default_kernel_config(defn)
+#' @export
+fixed_model_definition <- function(n, groups, models) {
+  call <- sys.call()
+  groups <- check_whole_number(groups, "groups", min = 1, call = call)
+  defn <- tryCatch(model_definition(n, models), microscopes_error_argument = function(e) {
+    e$call <- call
+    stop(e)
+  })
+  defn$groups <- groups
+  defn$prior <- "dirichlet"
+  class(defn) <- c("microscopes_fixed_model_definition", class(defn))
+  defn
+}
+
+# The number of groups of a finite mixture's definition, or 0 for a
+# Dirichlet process mixture (the C code's convention, partition_prior.h).
+definition_groups <- function(defn) {
+  if (inherits(defn, "microscopes_fixed_model_definition")) as.integer(defn$groups) else 0L
+}
+
+# "a finite mixture of K = 3 groups" or "a Dirichlet process mixture".
+describe_partition_prior <- function(groups) {
+  if (groups > 0L) sprintf("a finite mixture of K = %d groups", groups) else
+    "a Dirichlet process mixture"
+}
+
 #' @export
 print.microscopes_model_definition <- function(x, ...) {
   cat(sprintf("<microscopes model definition: %d rows, %d %s features>\n",
               x$n, x$D, paste(unique(x$models), collapse = "/")))
+  invisible(x)
+}
+
+#' @export
+print.microscopes_fixed_model_definition <- function(x, ...) {
+  cat(sprintf(paste("<microscopes model definition: finite mixture, K = %d groups",
+                    "(weights ~ Dirichlet(alpha/K)), %d rows, %d %s features>\n"),
+              x$groups, x$n, x$D, paste(unique(x$models), collapse = "/")))
   invisible(x)
 }
 

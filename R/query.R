@@ -18,7 +18,9 @@
 #' \deqn{w_k \propto n_k \prod_{d \in O} p_{kd}(x_d), \qquad
 #'   w_{new} \propto \alpha \prod_{d \in O} p_{0d}(x_d),}{
 #'   w_k ~ n_k prod_{d in O} p_kd(x_d),   w_new ~ alpha prod_{d in O} p_0d(x_d),}
-#' the CRP prior times the beta-Bernoulli predictive of the observed entries
+#' the CRP prior (for a finite mixture's state, [fixed_model_definition()],
+#' the weights \eqn{n_k + \alpha/K} and \eqn{(K - K_+)\alpha/K}, none for
+#' a new group once all \eqn{K} are in use) times the beta-Bernoulli predictive of the observed entries
 #' \eqn{O}, where \eqn{p_{kd}(1) = (a_d + h_{kd}) / (a_d + b_d + h_{kd} +
 #' t_{kd})}{p_kd(1) = (a_d + h_kd) / (a_d + b_d + h_kd + t_kd)} with the
 #' group's heads and tails counts (zero for the new group). A draw takes the
@@ -317,7 +319,8 @@ query_state_arrays <- function(st, s, D, call) {
     malformed(sprintf("`feature_hps` must be a %d x 2 matrix", D))
   }
   list(group_sizes = as.integer(sizes), heads = heads, tails = tails,
-       alpha = as.double(alpha), feature_hps = as.double(hps))
+       alpha = as.double(alpha), feature_hps = as.double(hps),
+       groups = state_groups(st))
 }
 
 # queries -> integer matrix of 0, 1 and NA.

@@ -18,7 +18,10 @@
 #' [initialize_state()], or saved by microscopes 0.1.0, has no stream: the
 #' runner then draws one from R's random number generator.
 #'
-#' @param defn A model definition from [model_definition()].
+#' @param defn A model definition from [model_definition()] or
+#'   [fixed_model_definition()]. A finite mixture's runner refuses a state
+#'   of a Dirichlet process mixture or one with more than \eqn{K} groups,
+#'   and the reverse.
 #' @param view A [dataview()] or a binary matrix (packed on the fly).
 #' @param latent A latent state from [initialize_state()] or [get_latent()]
 #'   for the same definition and data.
@@ -45,15 +48,17 @@ runner <- function(defn, view, latent, kernel_config) {
       latent$n, latent$D, defn$n, defn$D))
   }
   latent <- check_state_structure(latent)
+  check_state_fits_prior(latent, defn)
   counts <- .Call(C_group_counts, view, latent$assignments)
   if (!identical(counts$heads, latent$heads) || !identical(counts$tails, latent$tails)) {
     abort_arg("latent", "does not match `view`: its groups' counts differ from the data's.")
   }
   kernels <- check_kernel_config(kernel_config, defn$D)
+  check_kernels_fit_definition(kernel_config, defn)
   check_hps_in_prior_box(latent$feature_hps, kernels)
   checkpoint <- state_checkpoint(latent)
   ptr <- .Call(C_runner_new, view, latent$assignments, latent$cluster_hp$alpha,
-               latent$feature_hps, kernels, checkpoint)
+               latent$feature_hps, kernels, checkpoint, definition_groups(defn))
   structure(list(ptr = ptr, defn = defn, models = latent$models,
                  kernel_config = kernel_config),
             class = "microscopes_runner")
@@ -200,7 +205,8 @@ get_latent <- function(r) {
   state_from_parts(r$defn$n, r$defn$D, parts$assignments, parts, parts$alpha,
                    parts$feature_hps, r$models, rng = parts$rng,
                    iteration = parts$iteration,
-                   sampler = list(active_order = parts$active_order, ghost = parts$ghost))
+                   sampler = list(active_order = parts$active_order, ghost = parts$ghost),
+                   groups = definition_groups(r$defn))
 }
 
 #' @rdname get_latent
@@ -214,8 +220,10 @@ get_latents <- function(r) {
 #' Traces of chains
 #'
 #' Every runner records, after each iteration, the number of groups, the CRP
-#' concentration \eqn{\alpha} and the log joint probability
-#' (`score_assignment() + score_data()`), to judge mixing.
+#' concentration \eqn{\alpha} (for a finite mixture, the total
+#' concentration of its Dirichlet weights) and the log joint probability
+#' (`score_assignment() + score_data()`, with the finite mixture's partition
+#' prior for a [fixed_model_definition()]), to judge mixing.
 #'
 #' @param r A runner or a parallel runner.
 #' Iterations are numbered from the chain's start, also for a runner resumed
@@ -351,6 +359,27 @@ check_state_structure <- function(latent, call = caller_call()) {
   latent$assignments <- a
   latent$cluster_hp$alpha <- as.double(alpha)
   latent
+}
+
+# A state of a finite mixture runs only under a finite mixture of as many
+# groups, a Dirichlet process state only under a Dirichlet process (states
+# saved before format 3 are Dirichlet process states); and a finite
+# mixture's state has at most K groups.
+check_state_fits_prior <- function(latent, defn, call = caller_call()) {
+  force(call)
+  groups <- definition_groups(defn)
+  state <- state_groups(latent)
+  if (state != groups) {
+    abort_arg("latent", sprintf(
+      "is a state of %s, but `defn` is %s; make the state with `initialize_state(defn, ...)`.",
+      describe_partition_prior(state), describe_partition_prior(groups)), call = call)
+  }
+  K_plus <- length(unique(latent$assignments))
+  if (groups > 0L && K_plus > groups) {
+    abort_arg("latent", sprintf(
+      "has %d groups, more than the K = %d of the finite mixture `defn`.", K_plus, groups),
+      call = call)
+  }
 }
 
 # A slice sampler cannot start outside its prior's support: the start must

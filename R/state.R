@@ -4,17 +4,25 @@
 #' concentration and every feature's beta hyperparameters. By default the
 #' partition is a draw from the CRP prior with the given concentration (as in
 #' datamicroscopes), using R's random number generator, so `set.seed()`
-#' makes it reproducible.
+#' makes it reproducible. For a finite mixture ([fixed_model_definition()])
+#' it is a draw from the finite mixture's prior (its Polya urn: a row joins
+#' a group of \eqn{m} earlier rows with probability proportional to
+#' \eqn{m + \alpha/K}, a new group with \eqn{(K - K_+)\alpha/K}), so it
+#' has at most \eqn{K} groups; `cluster_hp$alpha` is then the total
+#' concentration of the Dirichlet(\eqn{\alpha/K}, ..., \eqn{\alpha/K})
+#' weights.
 #'
-#' @param defn A model definition from [model_definition()].
+#' @param defn A model definition from [model_definition()] or
+#'   [fixed_model_definition()].
 #' @param view A [dataview()] or a binary matrix.
 #' @param cluster_hp `list(alpha = )`, the CRP concentration (> 0).
 #' @param feature_hps `NULL` for \eqn{a = b = 1} everywhere, a list with one
 #'   `list(alpha = , beta = )` per feature, or a D x 2 matrix of
 #'   \eqn{(a, b)} by row.
-#' @param assignment `NULL` for a CRP draw, or an integer vector of group
-#'   labels, one per row. Labels between 1 and n are kept as group ids;
-#'   other labels are renumbered 1, 2, ... in sorted order.
+#' @param assignment `NULL` for a draw from the prior, or an integer vector
+#'   of group labels, one per row. Labels between 1 and n are kept as group
+#'   ids; other labels are renumbered 1, 2, ... in sorted order. For a
+#'   finite mixture it may use at most \eqn{K} distinct labels.
 #' @return A `microscopes_state`: a plain list that `saveRDS()` keeps, with
 #'   the partition, the hyperparameters and each group's sufficient
 #'   statistics (so its accessors and plots need no data).
@@ -36,12 +44,38 @@ initialize_state <- function(defn, view, cluster_hp = list(alpha = 1),
   }
   alpha <- check_hyperparameter(cluster_hp$alpha, "cluster_hp$alpha")
   hps <- as_feature_hps(feature_hps, defn$D)
+  groups <- definition_groups(defn)
   if (is.null(assignment)) {
-    assignment <- sample_crp(defn$n, alpha)
+    assignment <- if (groups > 0L) sample_finite_mixture(defn$n, groups, alpha) else
+      sample_crp(defn$n, alpha)
   } else {
     assignment <- check_assignment(assignment, defn$n)
+    if (groups > 0L && length(unique(assignment)) > groups) {
+      abort_arg("assignment", sprintf(
+        "has %d distinct groups, but `defn` is a finite mixture of K = %d groups.",
+        length(unique(assignment)), groups))
+    }
   }
-  new_state(view, assignment, alpha, hps, defn$models)
+  new_state(view, assignment, alpha, hps, defn$models, groups)
+}
+
+# A partition of n rows drawn from the finite mixture's prior, by its Polya
+# urn (partition_prior.h): row i joins a group of m earlier rows with
+# probability (m + alpha/K) / (i - 1 + alpha), a new group with
+# (K - K+) alpha/K / (i - 1 + alpha). Labels 1..K+ in order of appearance;
+# R's random number generator.
+sample_finite_mixture <- function(n, groups, alpha) {
+  share <- alpha / groups
+  labels <- integer(n)
+  sizes <- integer(0)
+  for (i in seq_len(n)) {
+    weights <- c(sizes + share, (groups - length(sizes)) * share)
+    k <- sample.int(length(weights), 1L, prob = weights)
+    if (k > length(sizes)) sizes <- c(sizes, 0L)
+    sizes[k] <- sizes[k] + 1L
+    labels[i] <- k
+  }
+  labels
 }
 
 # A CRP(alpha) partition of n rows, labels 1..K in order of appearance,
@@ -103,9 +137,9 @@ as_feature_hps <- function(feature_hps, D, call = caller_call()) {
   hps
 }
 
-new_state <- function(view, assignment, alpha, hps, models) {
+new_state <- function(view, assignment, alpha, hps, models, groups = 0L) {
   counts <- .Call(C_group_counts, view, assignment)
-  state_from_parts(view$n, view$D, assignment, counts, alpha, hps, models)
+  state_from_parts(view$n, view$D, assignment, counts, alpha, hps, models, groups = groups)
 }
 
 # The version of the saved-state format (DECISIONS.md, "Saved states and
@@ -114,11 +148,27 @@ new_state <- function(view, assignment, alpha, hps, models) {
 # stream, 32 raw bytes, or NULL for a state no chain has run yet),
 # `iteration` (iterations the chain has done) and `sampler`, the order in
 # which the assign kernel lists the groups (`active_order`, group ids) and
-# the empty slot it offers as a new group (`ghost`), or NULL.
-state_format_version <- 2L
+# the empty slot it offers as a new group (`ghost`), or NULL. Version 3 adds
+# `partition_prior`: list(name = "crp") for a Dirichlet process mixture,
+# list(name = "dirichlet", groups = K) for a finite mixture of K groups
+# (fixed_model_definition()); states of versions 1 and 2 are CRP states.
+state_format_version <- 3L
+
+# The state's partition prior, for format 3 and for older states (CRP).
+partition_prior_field <- function(groups) {
+  if (groups > 0L) list(name = "dirichlet", groups = as.integer(groups)) else list(name = "crp")
+}
+
+# 0 for a Dirichlet process state, K for a finite mixture's (format 3;
+# older states are CRP states).
+state_groups <- function(latent) {
+  prior <- latent$partition_prior
+  if (is.null(prior) || identical(prior$name, "crp")) return(0L)
+  as.integer(prior$groups)
+}
 
 state_from_parts <- function(n, D, assignment, counts, alpha, hps, models,
-                             rng = NULL, iteration = 0, sampler = NULL) {
+                             rng = NULL, iteration = 0, sampler = NULL, groups = 0L) {
   dimnames(hps) <- list(NULL, c("alpha", "beta"))
   structure(list(n = as.integer(n), D = as.integer(D),
                  assignments = assignment,
@@ -126,6 +176,7 @@ state_from_parts <- function(n, D, assignment, counts, alpha, hps, models,
                  heads = counts$heads, tails = counts$tails,
                  cluster_hp = list(alpha = alpha),
                  feature_hps = hps, models = models,
+                 partition_prior = partition_prior_field(groups),
                  format_version = state_format_version,
                  rng = rng, iteration = as.double(iteration), sampler = sampler),
             class = "microscopes_state")
@@ -236,6 +287,24 @@ check_state <- function(latent, arg = "latent", call = caller_call()) {
     abort_arg(arg, sprintf("is not a valid state: its CRP concentration `cluster_hp$alpha` must be a number > 0, not %s.",
                            describe_value(alpha)), call = call)
   }
+  prior <- latent$partition_prior
+  if (!is.null(prior)) {
+    ok <- is.list(prior) && (identical(prior$name, "crp") ||
+      (identical(prior$name, "dirichlet") && is.numeric(prior$groups) &&
+         length(prior$groups) == 1L && !is.na(prior$groups) && prior$groups >= 1 &&
+         prior$groups == round(prior$groups) && prior$groups <= .Machine$integer.max))
+    if (!ok) {
+      abort_arg(arg, paste(
+        "is not a valid state: its `partition_prior` must be list(name = \"crp\") or",
+        "list(name = \"dirichlet\", groups = K) with K a whole number >= 1."), call = call)
+    }
+    groups <- state_groups(latent)
+    if (groups > 0L && length(latent$groups) > groups) {
+      abort_arg(arg, sprintf(
+        "is not a valid state: it has %d groups, more than the K = %d of its finite mixture.",
+        length(latent$groups), groups), call = call)
+    }
+  }
   invisible(latent)
 }
 
@@ -276,14 +345,19 @@ check_hyperparameter <- function(x, arg, call = caller_call()) {
 #' * `groupsize()`: the number of rows in group `g`.
 #' * `assignments()`: the group id of each row.
 #' * `n_groups()`: the number of non-empty groups.
-#' * `get_cluster_hp()`: `list(alpha = )`, the CRP concentration.
+#' * `get_cluster_hp()`: `list(alpha = )`, the CRP concentration; for a
+#'   finite mixture ([fixed_model_definition()]) the total concentration of
+#'   its Dirichlet(\eqn{\alpha/K}, ..., \eqn{\alpha/K}) weights.
 #' * `get_feature_hp()`: `list(alpha = , beta = )` of feature `d`.
 #' * `feature_hps()`: a D x 2 matrix with columns `alpha` and `beta`.
 #' * `get_suffstats()`: `list(heads = , tails = )`, the observed ones and
 #'   zeros of feature `d` in group `g` (missing entries are not counted).
 #' * `suffstats()`: an integer array `[groups, features, c("heads", "tails")]`.
-#' * `score_assignment()`: the log CRP probability of the partition given
-#'   \eqn{\alpha}.
+#' * `score_assignment()`: the log prior probability of the partition given
+#'   \eqn{\alpha}: under the CRP, or for a finite mixture of \eqn{K}
+#'   groups \eqn{\log[K!/(K - K_+)!\, \Gamma(\alpha)/\Gamma(n + \alpha)
+#'   \prod_k \Gamma(n_k + \alpha/K)/\Gamma(\alpha/K)]} (the unlabelled
+#'   partition; see [fixed_model_definition()]).
 #' * `score_data()`: the log marginal likelihood of the data given the
 #'   partition and the feature hyperparameters.
 #' @examples
@@ -386,7 +460,7 @@ suffstats <- function(s) {
 #' @export
 score_assignment <- function(s) {
   check_state(s, "s")
-  .Call(C_score_crp, s$group_sizes, s$n, s$cluster_hp$alpha)
+  .Call(C_score_partition, s$group_sizes, s$n, s$cluster_hp$alpha, state_groups(s))
 }
 
 #' @rdname state-accessors
@@ -400,8 +474,15 @@ score_data <- function(s, by_feature = FALSE) {
 
 #' @export
 print.microscopes_state <- function(x, ...) {
-  cat(sprintf("<microscopes state: %d rows in %d groups, %d features, alpha = %.4g>\n",
-              x$n, length(x$groups), x$D, x$cluster_hp$alpha))
+  groups <- state_groups(x)
+  if (groups > 0L) {
+    cat(sprintf(paste("<microscopes state: finite mixture, K = %d: %d rows in %d groups,",
+                      "%d features, alpha = %.4g (total concentration: weights ~ Dirichlet(alpha/K))>\n"),
+                groups, x$n, length(x$groups), x$D, x$cluster_hp$alpha))
+  } else {
+    cat(sprintf("<microscopes state: %d rows in %d groups, %d features, alpha = %.4g>\n",
+                x$n, length(x$groups), x$D, x$cluster_hp$alpha))
+  }
   sizes <- sort(x$group_sizes, decreasing = TRUE)
   shown <- utils::head(sizes, 10)
   cat("  largest groups:", paste(shown, collapse = " "),
@@ -413,7 +494,7 @@ print.microscopes_state <- function(x, ...) {
 summary.microscopes_state <- function(object, ...) {
   structure(list(n = object$n, D = object$D, n_groups = length(object$groups),
                  group_sizes = sort(object$group_sizes, decreasing = TRUE),
-                 alpha = object$cluster_hp$alpha,
+                 alpha = object$cluster_hp$alpha, fixed_groups = state_groups(object),
                  feature_hps = summary(object$feature_hps),
                  log_joint = score_assignment(object) + score_data(object)),
             class = "summary.microscopes_state")
@@ -422,7 +503,13 @@ summary.microscopes_state <- function(object, ...) {
 #' @export
 print.summary.microscopes_state <- function(x, ...) {
   cat(sprintf("microscopes state: %d rows, %d features, %d groups\n", x$n, x$D, x$n_groups))
-  cat(sprintf("CRP concentration alpha = %.4g; log joint = %.2f\n", x$alpha, x$log_joint))
+  if (isTRUE(x$fixed_groups > 0L)) {
+    cat(sprintf(paste("Finite mixture, K = %d; total concentration alpha = %.4g",
+                      "(weights ~ Dirichlet(alpha/K)); log joint = %.2f\n"),
+                x$fixed_groups, x$alpha, x$log_joint))
+  } else {
+    cat(sprintf("CRP concentration alpha = %.4g; log joint = %.2f\n", x$alpha, x$log_joint))
+  }
   cat("Group sizes:", utils::head(x$group_sizes, 20), if (x$n_groups > 20) "...", "\n")
   cat("Feature hyperparameters:\n")
   print(x$feature_hps)

@@ -39,9 +39,10 @@ static int workspace_init(workspace_t *ws, int n, const kernel_t *kernels,
     ws->log_weights = ms_malloc((size_t)size * sizeof(double));
     ws->weights = ms_malloc((size_t)size * sizeof(double));
     ws->log_int = ms_malloc((size_t)(n + 1) * sizeof(double));
+    ws->log_join = ms_malloc((size_t)(n + 1) * sizeof(double));
     if (!ws->order || !ws->candidates || !ws->heads_of_feature ||
         !ws->tails_of_feature || !ws->log_weights || !ws->weights ||
-        !ws->log_int)
+        !ws->log_int || !ws->log_join)
         return MS_ERR_NOMEM;
     for (int c = 0; c <= n; c++) ws->log_int[c] = log((double)c);
     return MS_OK;
@@ -55,6 +56,7 @@ static void workspace_free(workspace_t *ws) {
     free(ws->log_weights);
     free(ws->weights);
     free(ws->log_int);
+    free(ws->log_join);
     memset(ws, 0, sizeof(*ws));
 }
 
@@ -87,8 +89,9 @@ double chain_log_joint(const chain_t *chain) {
         st, chain->ws.heads_of_feature, chain->ws.tails_of_feature);
     for (int j = 0; j < st->n_active; j++)
         chain->ws.heads_of_feature[j] = st->size[st->active[j]];
-    return score + score_crp(chain->ws.heads_of_feature, st->n_active, st->n,
-                             st->alpha);
+    return score + partition_log_prior(&chain->partition_prior,
+                                       chain->ws.heads_of_feature,
+                                       st->n_active, st->n, st->alpha);
 }
 
 /* Room for one more trace entry, made before an iteration starts so that a
@@ -147,11 +150,16 @@ int chain_iterate(chain_t *chain) {
         int status = MS_OK;
         switch (kernel->kind) {
         case KERNEL_ASSIGN:
+        case KERNEL_ASSIGN_FIXED: {
+            partition_prior_t prior = chain->partition_prior;
+            prior.test_wrong = kernel->test_wrong_prior;
             status = kernel_assign(&chain->state, chain->data, &chain->rng,
-                                   &chain->ws);
+                                   &chain->ws, &prior);
             break;
+        }
         case KERNEL_SLICE_CLUSTER_HP:
-            status = kernel_slice_cluster_hp(&chain->state, kernel, &chain->rng);
+            status = kernel_slice_cluster_hp(&chain->state, kernel, &chain->rng,
+                                             &chain->partition_prior);
             break;
         case KERNEL_SLICE_FEATURE_HP:
             status = kernel_slice_feature_hp(&chain->state, kernel, &chain->rng,
@@ -164,6 +172,7 @@ int chain_iterate(chain_t *chain) {
         case KERNEL_SPLIT_MERGE:
             status = kernel_split_merge(&chain->state, chain->data, kernel,
                                         &chain->rng, &chain->ws,
+                                        &chain->partition_prior,
                                         &chain->split_merge_counts);
             break;
         }

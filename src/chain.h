@@ -13,6 +13,9 @@ typedef struct {
     const data_t *data;     /* shared, read-only */
     state_t state;
     rng_t rng;
+    /* The prior over partitions: the CRP (zeroed, as chain_init leaves
+     * it) or a finite mixture of `groups` groups (partition_prior.h). */
+    partition_prior_t partition_prior;
     kernel_t *kernels;      /* owned */
     int n_kernels;
     workspace_t ws;
@@ -54,7 +57,8 @@ void kernels_free(kernel_t *kernels, int n_kernels);
  * the chain failed. */
 int chain_iterate(chain_t *chain);
 
-/* log p(partition, data | hyperparameters): the CRP term plus the data. */
+/* log p(partition, data | hyperparameters): the partition prior's term
+ * (CRP or finite mixture) plus the data. */
 double chain_log_joint(const chain_t *chain);
 
 #endif

@@ -5,7 +5,7 @@
 SEXP C_pack_data(SEXP Y, SEXP arg_name);
 SEXP C_group_counts(SEXP view, SEXP assignment);
 SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
-                  SEXP kernel_config, SEXP checkpoint);
+                  SEXP kernel_config, SEXP checkpoint, SEXP n_fixed_groups);
 SEXP C_runner_stream(SEXP ptr);
 SEXP C_fresh_stream(void);
 SEXP C_runners_run(SEXP pointers, SEXP niters, SEXP threads, SEXP progress);
@@ -15,6 +15,7 @@ SEXP C_runner_trace(SEXP ptr);
 SEXP C_runner_alive(SEXP ptr);
 SEXP C_runner_iteration(SEXP ptr);
 SEXP C_score_crp(SEXP sizes, SEXP n, SEXP alpha);
+SEXP C_score_partition(SEXP sizes, SEXP n, SEXP alpha, SEXP groups);
 SEXP C_sample_crp(SEXP n_rows, SEXP concentration);
 SEXP C_score_features(SEXP heads, SEXP tails, SEXP hps);
 SEXP C_query_predictive(SEXP x, SEXP states, SEXP kind, SEXP draw_state,
@@ -40,7 +41,7 @@ SEXP C_partition_losses(SEXP labels, SEXP n_rows, SEXP label_bytes,
 static const R_CallMethodDef call_methods[] = {
     {"pack_data", (DL_FUNC)&C_pack_data, 2},
     {"group_counts", (DL_FUNC)&C_group_counts, 2},
-    {"runner_new", (DL_FUNC)&C_runner_new, 6},
+    {"runner_new", (DL_FUNC)&C_runner_new, 7},
     {"runner_stream", (DL_FUNC)&C_runner_stream, 1},
     {"fresh_stream", (DL_FUNC)&C_fresh_stream, 0},
     {"runners_run", (DL_FUNC)&C_runners_run, 4},
@@ -50,6 +51,7 @@ static const R_CallMethodDef call_methods[] = {
     {"runner_alive", (DL_FUNC)&C_runner_alive, 1},
     {"runner_iteration", (DL_FUNC)&C_runner_iteration, 1},
     {"score_crp", (DL_FUNC)&C_score_crp, 3},
+    {"score_partition", (DL_FUNC)&C_score_partition, 4},
     {"sample_crp", (DL_FUNC)&C_sample_crp, 2},
     {"score_features", (DL_FUNC)&C_score_features, 3},
     {"query_predictive", (DL_FUNC)&C_query_predictive, 6},

@@ -3,6 +3,7 @@
 #define MICROSCOPES_KERNELS_H
 
 #include "data.h"
+#include "partition_prior.h"
 #include "rng.h"
 #include "state.h"
 
@@ -12,7 +13,12 @@ enum {
     KERNEL_SLICE_FEATURE_HP = 2,
     KERNEL_GRID_FEATURE_HP = 3,
     KERNEL_SPLIT_MERGE = 4,
-    N_KERNEL_KINDS = 5
+    /* The assign kernel of a finite mixture (fixed_model_definition()):
+     * the same code as KERNEL_ASSIGN under the chain's partition prior; a
+     * kind of its own so that a configuration says which model it is for
+     * (datamicroscopes' assign_fixed). */
+    KERNEL_ASSIGN_FIXED = 5,
+    N_KERNEL_KINDS = 6
 };
 
 /* How a split-merge kernel proposes a split (kernels_split_merge.c). */
@@ -56,6 +62,7 @@ typedef struct {
     int method;             /* split-merge: SPLIT_MERGE_* */
     int launch_scans;       /* split-merge, restricted Gibbs */
     int test_drop_proposal; /* tests only: 1 drops the q terms, 2 the pair's */
+    int test_wrong_prior;   /* tests only, assign_fixed: PARTITION_TEST_* */
 } kernel_t;
 
 /* Split-merge proposals and acceptances of the current iteration. */
@@ -71,18 +78,24 @@ typedef struct {
     double *weights;        /* same size */
     double *log_int;        /* log(0), log(1), ..., log(n) */
     int *heads_of_feature, *tails_of_feature;  /* n + 1: one feature's counts */
+    double *log_join;       /* n + 1: a finite mixture's log(m + alpha/K) */
     int size;               /* entries of log_weights and weights */
 } workspace_t;
 
 double prior_log_density(const prior_t *prior, double x);
 
 /* Collapsed Gibbs over every row's group, rows in random order, with one
- * empty group offered each time (Neal 2000, algorithm 3). */
+ * empty group offered each time (Neal 2000, algorithm 3) under the
+ * partition prior (partition_prior.h): for a finite mixture the one empty
+ * slot stands for all K - K+ empty labels, which are exchangeable, and is
+ * not offered when every label is in use. */
 int kernel_assign(state_t *st, const data_t *data, rng_t *rng,
-                  workspace_t *ws);
+                  workspace_t *ws, const partition_prior_t *prior);
 
-/* Slice sampling of the CRP concentration (Neal 2003). */
-int kernel_slice_cluster_hp(state_t *st, const kernel_t *kernel, rng_t *rng);
+/* Slice sampling of the concentration alpha (Neal 2003) given the
+ * partition, under the CRP or the finite mixture's Dirichlet prior. */
+int kernel_slice_cluster_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
+                            const partition_prior_t *prior);
 
 /* Slice sampling of (a_d, b_d), one coordinate at a time, for each feature
  * of the kernel; rebuilds the predictive tables afterwards. */
@@ -98,6 +111,7 @@ int kernel_grid_feature_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
  * proposals; adds its proposals and acceptances to `counts`. */
 int kernel_split_merge(state_t *st, const data_t *data, const kernel_t *kernel,
                        rng_t *rng, workspace_t *ws,
+                       const partition_prior_t *prior,
                        split_merge_counts_t *counts);
 
 #endif

@@ -13,13 +13,19 @@ static void shuffle(int *order, int n, rng_t *rng) {
 }
 
 int kernel_assign(state_t *st, const data_t *data, rng_t *rng,
-                  workspace_t *ws) {
-    const double log_alpha = log(st->alpha);
+                  workspace_t *ws, const partition_prior_t *prior) {
+    partition_weights_t w;
+    partition_weights_init(&w, prior, st->alpha, st->n, ws->log_int,
+                           ws->log_join);
     shuffle(ws->order, st->n, rng);
     for (int step = 0; step < st->n; step++) {
         const int row = ws->order[step];
         const int own = st->group_of_row[row];
         const int own_is_singleton = st->size[own] == 1;
+        /* The row left out, the other rows fill K+ - [own is a singleton]
+         * groups: the new-group weight (alpha, or (K - K+) alpha/K). */
+        const double log_new =
+            partition_log_new(&w, st->n_active - own_is_singleton);
         /* Every slot at once: a vectorised pass over the feature-major
          * table, cheaper than one sparse gather per group. */
         state_score_row_all(st, data, row);
@@ -30,18 +36,19 @@ int kernel_assign(state_t *st, const data_t *data, rng_t *rng,
             if (k == own) {
                 /* Left out, a singleton's group is empty: it is then the new
                  * group on offer, with weight alpha (algorithm 3). */
-                log_weight = (own_is_singleton ? log_alpha
-                                               : ws->log_int[st->size[k] - 1]) +
+                log_weight = (own_is_singleton ? log_new
+                                               : w.log_join[st->size[k] - 1]) +
                              state_score_row_loo(st, data, row);
             } else {
-                log_weight = ws->log_int[st->size[k]] + st->scores[k];
+                log_weight = w.log_join[st->size[k]] + st->scores[k];
             }
             ws->candidates[n_candidates] = k;
             ws->log_weights[n_candidates++] = log_weight;
         }
-        if (!own_is_singleton) {
+        /* A finite mixture with every label in use offers no new group. */
+        if (!own_is_singleton && log_new > -INFINITY) {
             ws->candidates[n_candidates] = st->ghost;
-            ws->log_weights[n_candidates++] = log_alpha + st->scores[st->ghost];
+            ws->log_weights[n_candidates++] = log_new + st->scores[st->ghost];
         }
         const int chosen = ws->candidates[rng_categorical_log(
             rng, ws->log_weights, n_candidates, ws->weights)];

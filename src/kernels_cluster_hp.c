@@ -12,6 +12,8 @@
 typedef struct {
     const prior_t *prior;
     int n, n_groups;
+    const state_t *st;      /* finite mixture: the groups' sizes */
+    int groups;             /* finite mixture: K */
 } alpha_target_t;
 
 /* log prior(alpha) + log CRP(partition | alpha), dropping the terms that do
@@ -23,12 +25,32 @@ static double alpha_log_density(double alpha, void *context) {
            log_gamma(alpha) - log_gamma(alpha + t->n);
 }
 
-int kernel_slice_cluster_hp(state_t *st, const kernel_t *kernel, rng_t *rng) {
-    alpha_target_t target = {&kernel->prior, st->n, st->n_active};
+/* log prior(alpha) + log p(partition | alpha) of the finite mixture
+ * (partition_prior.h), dropping log K!/(K - K+)!, which does not depend on
+ * alpha: lgamma(alpha) - lgamma(alpha + n)
+ *       + sum_k [lgamma(n_k + alpha/K) - lgamma(alpha/K)]. */
+static double alpha_log_density_finite(double alpha, void *context) {
+    const alpha_target_t *t = context;
+    if (!(alpha > 0)) return -INFINITY;
+    const state_t *st = t->st;
+    const double share = alpha / t->groups, empty = log_gamma(share);
+    double score = prior_log_density(t->prior, alpha) + log_gamma(alpha) -
+                   log_gamma(alpha + t->n);
+    for (int j = 0; j < st->n_active; j++)
+        score += log_gamma(st->size[st->active[j]] + share) - empty;
+    return score;
+}
+
+int kernel_slice_cluster_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
+                            const partition_prior_t *prior) {
+    alpha_target_t target = {&kernel->prior, st->n, st->n_active, st,
+                             prior->groups};
     slice_options_t options = {kernel->width, CLUSTER_HP_MAX_STEPS, 0.0,
                                INFINITY};
     int status = MS_OK;
-    st->alpha = slice_sample(st->alpha, alpha_log_density, &target, &options,
-                             rng, &status);
+    st->alpha = slice_sample(st->alpha,
+                             prior->groups == 0 ? alpha_log_density
+                                                : alpha_log_density_finite,
+                             &target, &options, rng, &status);
     return status;
 }

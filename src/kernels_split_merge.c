@@ -22,7 +22,9 @@
  * the same kinds of auxiliary draws (order, launch) as a split.
  *
  * Acceptance ratio of a split x -> y (Jain and Neal 2004, eq. 3.4-3.6,
- * with the pair's selection probabilities of this scheme):
+ * with the pair's selection probabilities of this scheme), shown for the
+ * CRP (a finite mixture's prior ratio is partition_log_split_ratio(), zero
+ * when every label is in use, so that it only splits into empty labels):
  *   log r = log alpha + log Gamma(n_A) + log Gamma(n_B) - log Gamma(n_S)
  *         + L(A) + L(B) - L(S)                          [collapsed marginals]
  *         - log q(y | x)                                [proposal density]
@@ -49,6 +51,7 @@ typedef struct {
     const data_t *data;
     const kernel_t *kernel;
     rng_t *rng;
+    const partition_prior_t *prior;
     const double *log_int;  /* log(0), ..., log(n) */
     int *rows;              /* n: rows of the groups in play */
     char *side;             /* n: 0 = with i, 1 = with j */
@@ -185,10 +188,13 @@ static int build_split(split_merge_t *sm, int i, int j, int m, int forced,
     return MS_OK;
 }
 
-/* log of the CRP prior ratio of a split of n_i + n_j rows into n_i, n_j. */
-static double log_prior_split(const state_t *st, int n_i, int n_j) {
-    return log(st->alpha) + log_gamma((double)n_i) + log_gamma((double)n_j) -
-           log_gamma((double)(n_i + n_j));
+/* log of the prior ratio of a split of n_i + n_j rows into n_i, n_j, the
+ * split partition having `groups_after` groups (partition_prior.h; for the
+ * CRP log alpha + log Gamma(n_i) + log Gamma(n_j) - log Gamma(n_i + n_j)). */
+static double log_prior_split(const split_merge_t *sm, int n_i, int n_j,
+                              int groups_after) {
+    return partition_log_split_ratio(sm->prior, sm->st->alpha, n_i, n_j,
+                                     groups_after);
 }
 
 static double slot_log_marginal(const split_merge_t *sm, int k) {
@@ -200,6 +206,13 @@ static int propose_split(split_merge_t *sm, int i,
     state_t *st = sm->st;
     const int from = st->group_of_row[i], n_from = st->size[from];
     if (n_from < 2) return MS_OK;
+    /* A finite mixture with every label in use has no empty label to
+     * split into (prior ratio 0): rejected without building it. */
+    const int groups_after = st->n_active + 1;
+    if (sm->prior->groups > 0 && groups_after > sm->prior->groups) {
+        counts->split_proposed++;
+        return MS_OK;
+    }
     int m = 0;
     for (int r = 0; r < st->n; r++)
         if (st->group_of_row[r] == from && r != i) sm->rows[m++] = r;
@@ -215,7 +228,7 @@ static int propose_split(split_merge_t *sm, int i,
     if (status) return status;
     const int n_i = st->size[slot_i], n_j = st->size[slot_j];
     const int wrong = sm->kernel->test_drop_proposal;
-    double log_r = log_prior_split(st, n_i, n_j) +
+    double log_r = log_prior_split(sm, n_i, n_j, groups_after) +
                    slot_log_marginal(sm, slot_i) +
                    slot_log_marginal(sm, slot_j) - slot_log_marginal(sm, from);
     if (wrong != TEST_DROP_PAIR)
@@ -250,7 +263,7 @@ static int propose_merge(split_merge_t *sm, int i,
     /* log r without the reverse proposal density: an upper bound. */
     const int wrong = sm->kernel->test_drop_proposal;
     double bound =
-        -log_prior_split(st, n_i, n_j) +
+        -log_prior_split(sm, n_i, n_j, st->n_active) +
         state_merged_log_marginal(st, group_i, group_j) -
         slot_log_marginal(sm, group_i) - slot_log_marginal(sm, group_j);
     if (wrong != TEST_DROP_PAIR)
@@ -288,9 +301,10 @@ static int propose_merge(split_merge_t *sm, int i,
 
 int kernel_split_merge(state_t *st, const data_t *data, const kernel_t *kernel,
                        rng_t *rng, workspace_t *ws,
+                       const partition_prior_t *prior,
                        split_merge_counts_t *counts) {
     const size_t n = (size_t)(st->n > 0 ? st->n : 1);
-    split_merge_t sm = {st, data, kernel, rng, ws->log_int,
+    split_merge_t sm = {st, data, kernel, rng, prior, ws->log_int,
                         ms_malloc(n * sizeof(int)), ms_malloc(n), ms_malloc(n)};
     int status = sm.rows && sm.side && sm.launch ? MS_OK : MS_ERR_NOMEM;
     if (status == MS_OK && st->n >= 2) {

@@ -40,6 +40,8 @@ typedef struct {
     const int *tails;       /* K x D observed 0s */
     double alpha;           /* CRP concentration, > 0 */
     const double *hp;       /* D x 2: a_d = hp[d], b_d = hp[d + D], > 0 */
+    int groups;             /* 0: Dirichlet process; G >= K: finite mixture
+                             * of G groups (partition_prior.h) */
 } query_state_t;
 
 typedef struct {

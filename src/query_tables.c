@@ -19,8 +19,17 @@ void query_table_build(query_table_t *tb, double *mem, const query_state_t *st,
     tb->delta = tb->log_off + cells;
     tb->p_on = tb->delta + cells;
 
-    for (int k = 0; k < K; k++) tb->log_w[k] = log((double)st->size[k]);
-    tb->log_w[K] = log(st->alpha);
+    if (st->groups == 0) {
+        for (int k = 0; k < K; k++) tb->log_w[k] = log((double)st->size[k]);
+        tb->log_w[K] = log(st->alpha);
+    } else {
+        /* The finite mixture's urn (partition_prior.h): n_k + alpha/G, and
+         * (G - K) alpha/G for a new group, none once all G are in use. */
+        const double share = st->alpha / st->groups;
+        for (int k = 0; k < K; k++) tb->log_w[k] = log(st->size[k] + share);
+        tb->log_w[K] = st->groups > K ? log((double)(st->groups - K)) + log(share)
+                                      : -INFINITY;
+    }
     for (int k = 0; k < K1; k++) tb->base_off[k] = 0.0;
 
     double p_min = 1.0;

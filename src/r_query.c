@@ -65,6 +65,13 @@ static void state_from_list(query_state_t *st, SEXP s, int D, int index) {
     st->tails = INTEGER(tails);
     st->alpha = REAL(alpha)[0];
     st->hp = REAL(hps);
+    /* Absent for a Dirichlet process state. */
+    SEXP groups = list_get(s, "groups");
+    st->groups = groups == R_NilValue ? 0 : Rf_asInteger(groups);
+    if (st->groups == NA_INTEGER || st->groups < 0 ||
+        (st->groups > 0 && st->groups < K))
+        Rf_error("`infers`: state %d has more groups than its finite mixture's %d.",
+                 index, st->groups);
     for (R_xlen_t k = 0; k < K; k++)
         if (st->size[k] == NA_INTEGER)
             Rf_error("`infers`: state %d has a missing group size.", index);

@@ -36,13 +36,27 @@ static runner_t *runner_of(SEXP ptr) {
 
 /* Checks one kernel description (a list made by R/kernels.R), raising R
  * errors; nothing is allocated yet, so nothing can leak. */
-static void kernel_validate(SEXP spec, int D) {
+static void kernel_validate(SEXP spec, int D, int groups) {
     const char *what = "kernel_config";
     if (TYPEOF(spec) != VECSXP)
         Rf_error("`kernel_config` must be a list of kernels.");
     int kind = list_get_int(spec, "kind", what);
     if (kind < 0 || kind >= N_KERNEL_KINDS)
         Rf_error("`kernel_config` has a kernel of unknown kind %d.", kind);
+    if (kind == KERNEL_ASSIGN && groups > 0)
+        Rf_error("`kernel_config`: assign_kernel() samples a Dirichlet "
+                 "process mixture; a finite mixture (fixed_model_definition()) "
+                 "needs assign_fixed_kernel().");
+    if (kind == KERNEL_ASSIGN_FIXED && groups == 0)
+        Rf_error("`kernel_config`: assign_fixed_kernel() samples a finite "
+                 "mixture; a Dirichlet process mixture (model_definition()) "
+                 "needs assign_kernel().");
+    if (kind == KERNEL_ASSIGN_FIXED) {
+        const int wrong = list_get_int(spec, "test_wrong_prior", what);
+        if (wrong != PARTITION_TEST_EXACT &&
+            wrong != PARTITION_TEST_DROP_EMPTY_LABELS)
+            Rf_error("`kernel_config`: unknown `test_wrong_prior` %d.", wrong);
+    }
     if (!(list_get_double(spec, "width", what) > 0))
         Rf_error("`kernel_config`: `width` must be > 0.");
     SEXP prior = list_get(spec, "prior");
@@ -103,6 +117,9 @@ static int kernel_build(SEXP spec, kernel_t *kernel) {
         kernel->test_drop_proposal =
             Rf_asInteger(list_get(spec, "test_drop_proposal"));
     }
+    if (kernel->kind == KERNEL_ASSIGN_FIXED)
+        kernel->test_wrong_prior =
+            Rf_asInteger(list_get(spec, "test_wrong_prior"));
     if (kernel->kind == KERNEL_GRID_FEATURE_HP) {
         SEXP grid = list_get(spec, "grid");
         const int G = kernel->n_grid = Rf_nrows(grid);
@@ -195,7 +212,7 @@ static void checkpoint_read(SEXP checkpoint, int n, checkpoint_t *cp) {
 }
 
 SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
-                  SEXP kernel_config, SEXP checkpoint) {
+                  SEXP kernel_config, SEXP checkpoint, SEXP n_fixed_groups) {
     /* A dataview (all bb: today's path) or a list of packed blocks, with
      * per-block hyperparameters (CONTRACT.md). */
     data_t data;
@@ -217,6 +234,10 @@ SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
             Rf_error("`latent`: feature hyperparameters must be a %d x 2 matrix.",
                      data.D);
     }
+    /* 0 for a Dirichlet process mixture, K for a finite mixture. */
+    const int groups = Rf_asInteger(n_fixed_groups);
+    if (groups == NA_INTEGER || groups < 0)
+        Rf_error("`defn`: its number of groups must be a whole number >= 1.");
     if (TYPEOF(assignment) != INTSXP || XLENGTH(assignment) != data.n)
         Rf_error("`latent`: assignments must be an integer vector of length %d.",
                  data.n);
@@ -232,6 +253,16 @@ SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
             Rf_error("`latent`: group labels must lie between 1 and %d.", data.n);
         if (labels[i] > max_label) max_label = labels[i];
     }
+    if (groups > 0) {
+        int *seen = (int *)R_alloc((size_t)data.n + 1, sizeof(int));
+        memset(seen, 0, ((size_t)data.n + 1) * sizeof(int));
+        int n_groups = 0;
+        for (int i = 0; i < data.n; i++)
+            if (!seen[labels[i]]++) n_groups++;
+        if (n_groups > groups)
+            Rf_error("`latent` has %d groups, more than the %d of the finite "
+                     "mixture.", n_groups, groups);
+    }
     const double *hp = from_blocks ? NULL : REAL(hps);
     for (int j = 0; !from_blocks && j < 2 * data.D; j++)
         if (!(hp[j] > 0) || !(hp[j] <= MS_MAX_HYPERPARAMETER))
@@ -239,7 +270,7 @@ SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
 
     const int D = from_blocks ? blocks.D : data.D;  /* every feature */
     for (R_xlen_t j = 0; j < XLENGTH(kernel_config); j++)
-        kernel_validate(VECTOR_ELT(kernel_config, j), D);
+        kernel_validate(VECTOR_ELT(kernel_config, j), D, groups);
 
     checkpoint_t cp;
     checkpoint_read(checkpoint, data.n, &cp);
@@ -303,6 +334,7 @@ SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
                      "its groups.");
         stop_on_status(status, "runner()");
     }
+    runner->chain.partition_prior.groups = groups;
     if (cp.stream != NULL) stream_from_bytes(&runner->chain.rng, cp.stream);
     runner->chain.iterations_before = (long)cp.iteration;
     R_SetExternalPtrAddr(ptr, runner);

@@ -1,11 +1,24 @@
 /* .Call glue for scores of a saved state (plain R list). */
 #include "r_glue.h"
+#include "partition_prior.h"
 #include "score.h"
 
 SEXP C_score_crp(SEXP sizes, SEXP n, SEXP alpha) {
     if (TYPEOF(sizes) != INTSXP) Rf_error("`latent`: group sizes must be integers.");
     return Rf_ScalarReal(score_crp(INTEGER(sizes), (int)XLENGTH(sizes),
                                    Rf_asInteger(n), Rf_asReal(alpha)));
+}
+
+/* log p(partition | alpha) under the CRP (groups = 0) or the finite
+ * mixture of `groups` groups (partition_prior.h). */
+SEXP C_score_partition(SEXP sizes, SEXP n, SEXP alpha, SEXP groups) {
+    if (TYPEOF(sizes) != INTSXP) Rf_error("`latent`: group sizes must be integers.");
+    const int K = Rf_asInteger(groups);
+    if (K == NA_INTEGER || K < 0) Rf_error("`groups` must be a whole number >= 0.");
+    partition_prior_t prior = {K, PARTITION_TEST_EXACT};
+    return Rf_ScalarReal(partition_log_prior(&prior, INTEGER(sizes),
+                                             (int)XLENGTH(sizes),
+                                             Rf_asInteger(n), Rf_asReal(alpha)));
 }
 
 /* Per-feature marginal likelihoods (a vector of D values) of K x D count

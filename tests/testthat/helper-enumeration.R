@@ -332,3 +332,63 @@ enum_mcse <- function(x) {
   # variance; the mean of all draws then has variance sigma^2 / length(x).
   max(sqrt(stats::var(as.vector(means)) * size / length(x)), between)
 }
+
+# The finite mixture (fixed_model_definition()): weights
+# w ~ Dirichlet(alpha/K, ..., alpha/K) integrated out. The probability of
+# an unlabelled partition z with K+ <= K groups of sizes n_k is
+#   K!/(K - K+)! Gamma(alpha)/Gamma(alpha + n) prod_k Gamma(n_k + alpha/K)/Gamma(alpha/K)
+# (the K!/(K - K+)! labellings of z, each of Dirichlet-multinomial
+# probability), and 0 when K+ > K. Written from the definition, apart from
+# the package's partition_prior.c.
+enum_log_finite <- function(assignment, alpha, K) {
+  sizes <- tabulate(match(assignment, unique(assignment)))
+  K_plus <- length(sizes)
+  if (K_plus > K) return(-Inf)
+  lfactorial(K) - lfactorial(K - K_plus) + lgamma(alpha) - lgamma(alpha + length(assignment)) +
+    sum(lgamma(sizes + alpha / K) - lgamma(alpha / K))
+}
+
+# The exact posterior of the finite mixture over the partitions with at most
+# K groups (fixed alpha and hps), as enum_partition_posterior() gives it for
+# the CRP: a data frame with key, K (groups), log_prior, log_ml, prob.
+enum_finite_posterior <- function(Y, alpha, hps, K) {
+  z <- enum_partitions(nrow(Y))
+  z <- z[apply(z, 1, max) <= K, , drop = FALSE]
+  log_prior <- apply(z, 1, enum_log_finite, alpha = alpha, K = K)
+  log_ml <- apply(z, 1, enum_log_ml, Y = Y, hps = hps)
+  data.frame(key = apply(z, 1, enum_key), K = apply(z, 1, max),
+             log_prior = log_prior, log_ml = log_ml,
+             prob = enum_normalise(log_prior + log_ml), stringsAsFactors = FALSE)
+}
+
+# Exact posterior of the finite mixture's alpha (fixed hps, prior of log
+# density log_prior(alpha)): prior(alpha) sum_z p(z | alpha, K) p(Y | z),
+# normalised by integrate(). Returns the density (vectorised in alpha) with
+# attribute "p_k", P(K+ = k | Y) for k = 1..K, alpha integrated out.
+enum_finite_alpha_posterior <- function(Y, hps, K, log_prior) {
+  z <- enum_partitions(nrow(Y))
+  z <- z[apply(z, 1, max) <= K, , drop = FALSE]
+  n <- nrow(Y)
+  sizes <- lapply(seq_len(nrow(z)), function(r) tabulate(z[r, ]))
+  K_plus <- apply(z, 1, max)
+  rest <- lfactorial(K) - lfactorial(K - K_plus) + apply(z, 1, enum_log_ml, Y = Y, hps = hps)
+  log_term <- function(alpha, r) {
+    rest[r] + lgamma(alpha) - lgamma(alpha + n) +
+      vapply(alpha, function(a) sum(lgamma(sizes[[r]] + a / K) - lgamma(a / K)), numeric(1)) +
+      log_prior(alpha)
+  }
+  shift <- max(vapply(seq_len(nrow(z)), function(r) log_term(1, r), numeric(1)))
+  unnorm <- function(alpha, keep = rep(TRUE, nrow(z))) {
+    out <- numeric(length(alpha))
+    ok <- alpha > 0
+    for (r in which(keep)) out[ok] <- out[ok] + exp(log_term(alpha[ok], r) - shift)
+    out
+  }
+  total <- stats::integrate(unnorm, 0, Inf, rel.tol = 1e-10)$value
+  density <- function(alpha) unnorm(alpha) / total
+  attr(density, "p_k") <- vapply(seq_len(K), function(k) {
+    if (!any(K_plus == k)) return(0)
+    stats::integrate(unnorm, 0, Inf, keep = K_plus == k, rel.tol = 1e-10)$value / total
+  }, numeric(1))
+  density
+}
