@@ -30,6 +30,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "rng.h"
 
 /* Likelihood kinds, in scoring order. */
 enum {
@@ -134,6 +135,25 @@ typedef struct {
      * NULL, or the first disagreement. For tests. */
     const char *(*check)(const block_t *b, const partition_view_t *p);
     void (*free)(block_t *b);
+
+    /* Predictive of one cell of local feature j given the rows counted in
+     * slot k (any slot, empty ones included: the prior predictive). Added
+     * for queries; a cell is cell_size(j) doubles (1 for every scalar
+     * kind: the level 0..k-1 of dd or the count as a double), so that
+     * vector-valued kinds fit the same ops. */
+    int (*cell_size)(const block_t *b, int j);
+    /* log p(cell | slot k), a full log density (mass for discrete kinds). */
+    double (*log_predictive)(const block_t *b, int k, int j,
+                             const double *cell);
+    /* E[cell | slot k] written to out[0 .. mean_size(j) - 1]; dd writes the
+     * probability of each of its k levels. May be +Inf where the mean does
+     * not exist (bnb with alpha' <= 1). */
+    int (*mean_size)(const block_t *b, int j);
+    void (*predictive_mean)(const block_t *b, int k, int j, double *out);
+    /* One draw of a cell from p(cell | slot k) into out[0 .. cell_size(j)
+     * - 1]. Reads only the block; safe in a worker thread with its own rng. */
+    void (*sample_predictive)(const block_t *b, int k, int j, rng_t *rng,
+                              double *out);
 } block_ops_t;
 
 struct block {

@@ -1,0 +1,64 @@
+/* block_init: dispatch by kind to the feature blocks (block.h). */
+#include <string.h>
+#include "alloc.h"
+#include "block.h"
+#include "block_kinds.h"
+#include "block_util.h"
+#include "status.h"
+
+typedef struct {
+    const block_ops_t *ops;
+    int (*setup)(block_t *b, int capacity);
+} block_kind_t;
+
+/* The bb entry is the seam work's (helper A): it is compiled in when
+ * MICROSCOPES_HAVE_BB_BLOCK is defined, i.e. once block_bb.c defines
+ * block_bb_ops and block_bb_setup; A replaces the guard by the entry. */
+static const block_kind_t kinds[N_BLOCK_KINDS] = {
+#ifdef MICROSCOPES_HAVE_BB_BLOCK
+    [BLOCK_BETA_BERNOULLI] = {&block_bb_ops, block_bb_setup},
+#else
+    [BLOCK_BETA_BERNOULLI] = {NULL, NULL},
+#endif
+    [BLOCK_DIRICHLET_DISCRETE] = {&block_dd_ops, block_dd_setup},
+    [BLOCK_GAMMA_POISSON] = {&block_gp_ops, block_gp_setup},
+    [BLOCK_BETA_NEGATIVE_BINOMIAL] = {&block_bnb_ops, block_bnb_setup},
+    [BLOCK_NORMAL_INVERSE_CHISQ] = {&block_nich_ops, block_nich_setup},
+};
+
+/* Holds a block of an unknown kind so that b->ops->free(b) stays safe;
+ * the glue validates kinds, so this is a programming error. */
+static const block_ops_t invalid_ops = {
+    .kind = -1, .name = "invalid", .free = block_free_common};
+
+int block_kind_n_hp(int kind, const block_data_t *data, int j) {
+    switch (kind) {
+    case BLOCK_DIRICHLET_DISCRETE: return data->n_levels[j];
+    case BLOCK_NORMAL_INVERSE_CHISQ: return 4;
+    default: return 2;
+    }
+}
+
+int block_init(block_t *b, int kind, const block_data_t *data,
+               const int *feature_id, const int *hp_offset, const double *hp,
+               int capacity) {
+    memset(b, 0, sizeof *b);
+    b->ops = &invalid_ops;
+    if (kind < 0 || kind >= N_BLOCK_KINDS || kinds[kind].ops == NULL)
+        return MS_ERR_NUMERIC;
+    b->ops = kinds[kind].ops;
+    b->data = *data;
+    const int F = data->n_features;
+    b->n_features = F;
+    int *ids = ms_malloc(sizeof(int) * (F > 0 ? F : 1));
+    b->hp_offset = ms_malloc(sizeof(int) * (F + 1));
+    b->feature_id = ids;
+    if (ids == NULL || b->hp_offset == NULL) return MS_ERR_NOMEM;
+    memcpy(ids, feature_id, sizeof(int) * F);
+    memcpy(b->hp_offset, hp_offset, sizeof(int) * (F + 1));
+    const int n_hp = hp_offset[F];
+    b->hp = ms_malloc(sizeof(double) * (n_hp > 0 ? n_hp : 1));
+    if (b->hp == NULL) return MS_ERR_NOMEM;
+    memcpy(b->hp, hp, sizeof(double) * n_hp);
+    return kinds[kind].setup(b, capacity);
+}
