@@ -154,6 +154,13 @@ typedef struct {
      * - 1]. Reads only the block; safe in a worker thread with its own rng. */
     void (*sample_predictive)(const block_t *b, int k, int j, rng_t *rng,
                               double *out);
+
+    /* A natural scale of the real-valued (unbounded) hyperparameter
+     * coordinate c of feature j, in the data's units (nich mu: the
+     * column's sd), by which the hyperparameter kernel multiplies its
+     * slice width so that it works in any units. Positive coordinates are
+     * sliced on the log scale instead and never ask. */
+    double (*hp_scale)(const block_t *b, int j, int c);
 } block_ops_t;
 
 struct block {

@@ -14,6 +14,7 @@
  * log() of the ratio of the remaining products. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include "alloc.h"
 #include "block_kinds.h"
 #include "block_util.h"
@@ -262,10 +263,29 @@ static double bnb_group_log_marginal(const block_t *b,
     return s;
 }
 
+/* Every slot's tables, free ones included (the partition may offer any
+ * free slot as the ghost): a feature's empty-group table is computed once,
+ * in the first slot where the feature has no cell, and copied to the
+ * others. */
 static int bnb_rebuild(block_t *b, const partition_view_t *p) {
+    bnb_t *g = BNB(b);
+    const int F = b->n_features;
     (void)p;
-    for (int k = 0; k < BNB(b)->capacity; k++)
-        for (int j = 0; j < b->n_features; j++) bnb_refresh(b, k, j);
+    for (int j = 0; j < F; j++) {
+        const double *empty = NULL;
+        for (int k = 0; k < g->capacity; k++) {
+            const size_t at = (size_t)k * F + j;
+            if (g->count[at] > 0) {
+                bnb_refresh(b, k, j);
+            } else if (empty == NULL) {
+                bnb_refresh(b, k, j);
+                empty = g->table + at * BNB_TABLE;
+            } else {
+                memcpy(g->table + at * BNB_TABLE, empty,
+                       sizeof(double) * BNB_TABLE);
+            }
+        }
+    }
     return MS_OK;
 }
 
@@ -447,6 +467,13 @@ static void bnb_sample_predictive(const block_t *b, int k, int j, rng_t *rng,
     out[0] = rng_poisson(rng, rng_gamma(rng, r) * g2 / g1);
 }
 
+/* Every coordinate is positive (sliced on the log scale): no unbounded
+ * coordinate needs a scale. */
+static double bnb_hp_scale(const block_t *b, int j, int c) {
+    (void)b, (void)j, (void)c;
+    return 1.0;
+}
+
 const block_ops_t block_bnb_ops = {
     .kind = BLOCK_BETA_NEGATIVE_BINOMIAL,
     .name = "bnb",
@@ -473,6 +500,7 @@ const block_ops_t block_bnb_ops = {
     .mean_size = bnb_cell_size,
     .predictive_mean = bnb_predictive_mean,
     .sample_predictive = bnb_sample_predictive,
+    .hp_scale = bnb_hp_scale,
 };
 
 int block_bnb_setup(block_t *b, int capacity) {

@@ -368,6 +368,13 @@ static void dd_sample_predictive(const block_t *b, int k, int j, rng_t *rng,
     out[0] = l;
 }
 
+/* Every coordinate is positive (sliced on the log scale): no unbounded
+ * coordinate needs a scale. */
+static double dd_hp_scale(const block_t *b, int j, int c) {
+    (void)b, (void)j, (void)c;
+    return 1.0;
+}
+
 const block_ops_t block_dd_ops = {
     .kind = BLOCK_DIRICHLET_DISCRETE,
     .name = "dd",
@@ -394,6 +401,7 @@ const block_ops_t block_dd_ops = {
     .mean_size = dd_mean_size,
     .predictive_mean = dd_predictive_mean,
     .sample_predictive = dd_sample_predictive,
+    .hp_scale = dd_hp_scale,
 };
 
 int block_dd_setup(block_t *b, int capacity) {

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "alloc.h"
 #include "block_kinds.h"
 #include "block_util.h"
@@ -232,10 +233,29 @@ static double gp_group_log_marginal(const block_t *b,
     return s;
 }
 
+/* Every slot's tables, free ones included (the partition may offer any
+ * free slot as the ghost): a feature's empty-group table is computed once,
+ * in the first slot where the feature has no cell, and copied to the
+ * others. */
 static int gp_rebuild(block_t *b, const partition_view_t *p) {
+    gp_t *g = GP(b);
+    const int F = b->n_features;
     (void)p;
-    for (int k = 0; k < GP(b)->capacity; k++)
-        for (int j = 0; j < b->n_features; j++) gp_refresh(b, k, j);
+    for (int j = 0; j < F; j++) {
+        const double *empty = NULL;
+        for (int k = 0; k < g->capacity; k++) {
+            const size_t at = (size_t)k * F + j;
+            if (g->count[at] > 0) {
+                gp_refresh(b, k, j);
+            } else if (empty == NULL) {
+                gp_refresh(b, k, j);
+                empty = g->table + at * GP_TABLE;
+            } else {
+                memcpy(g->table + at * GP_TABLE, empty,
+                       sizeof(double) * GP_TABLE);
+            }
+        }
+    }
     return MS_OK;
 }
 
@@ -409,6 +429,13 @@ static void gp_sample_predictive(const block_t *b, int k, int j, rng_t *rng,
     out[0] = rng_poisson(rng, rng_gamma(rng, a) / r);
 }
 
+/* Every coordinate is positive (sliced on the log scale): no unbounded
+ * coordinate needs a scale. */
+static double gp_hp_scale(const block_t *b, int j, int c) {
+    (void)b, (void)j, (void)c;
+    return 1.0;
+}
+
 const block_ops_t block_gp_ops = {
     .kind = BLOCK_GAMMA_POISSON,
     .name = "gp",
@@ -435,6 +462,7 @@ const block_ops_t block_gp_ops = {
     .mean_size = gp_cell_size,
     .predictive_mean = gp_predictive_mean,
     .sample_predictive = gp_sample_predictive,
+    .hp_scale = gp_hp_scale,
 };
 
 int block_gp_setup(block_t *b, int capacity) {

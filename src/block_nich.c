@@ -17,6 +17,7 @@
  * squares would cancel. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include "alloc.h"
 #include "block_kinds.h"
 #include "block_util.h"
@@ -259,10 +260,29 @@ static double nich_group_log_marginal(const block_t *b,
     return s;
 }
 
+/* Every slot's tables, free ones included (the partition may offer any
+ * free slot as the ghost): a feature's empty-group table is computed once,
+ * in the first slot where the feature has no cell, and copied to the
+ * others. */
 static int nich_rebuild(block_t *b, const partition_view_t *p) {
+    nich_t *g = NICH(b);
+    const int F = b->n_features;
     (void)p;
-    for (int k = 0; k < NICH(b)->capacity; k++)
-        for (int j = 0; j < b->n_features; j++) nich_refresh(b, k, j);
+    for (int j = 0; j < F; j++) {
+        const double *empty = NULL;
+        for (int k = 0; k < g->capacity; k++) {
+            const size_t at = (size_t)k * F + j;
+            if (g->count[at] > 0) {
+                nich_refresh(b, k, j);
+            } else if (empty == NULL) {
+                nich_refresh(b, k, j);
+                empty = g->table + at * NICH_TABLE;
+            } else {
+                memcpy(g->table + at * NICH_TABLE, empty,
+                       sizeof(double) * NICH_TABLE);
+            }
+        }
+    }
     return MS_OK;
 }
 
@@ -471,6 +491,12 @@ static void nich_sample_predictive(const block_t *b, int k, int j, rng_t *rng,
     out[0] = m + sqrt(s2) * rng_normal(rng);
 }
 
+/* mu moves on the column's scale. */
+static double nich_hp_scale(const block_t *b, int j, int c) {
+    (void)c;
+    return NICH(b)->scale[j];
+}
+
 const block_ops_t block_nich_ops = {
     .kind = BLOCK_NORMAL_INVERSE_CHISQ,
     .name = "nich",
@@ -497,6 +523,7 @@ const block_ops_t block_nich_ops = {
     .mean_size = nich_cell_size,
     .predictive_mean = nich_predictive_mean,
     .sample_predictive = nich_sample_predictive,
+    .hp_scale = nich_hp_scale,
 };
 
 int block_nich_setup(block_t *b, int capacity) {

@@ -14,10 +14,14 @@ typedef struct {
     block_t *b;
     int j, c;
     double *hp;     /* the feature's vector; coordinate c is the variable */
+    int on_log_scale;
 } block_hp_target_t;
 
-static double block_hp_log_density(double x, void *context) {
+/* The target in the sliced variable u: h = exp(u) with the Jacobian
+ * log dh/du = u for a positive coordinate, h = u otherwise. */
+static double block_hp_log_density(double u, void *context) {
     const block_hp_target_t *t = context;
+    const double x = t->on_log_scale ? exp(u) : u;
     const double log_prior = t->b->ops->hp_log_prior(t->b, t->j, t->c, x);
     if (!isfinite(log_prior)) return -INFINITY;
     const double saved = t->hp[t->c];
@@ -25,19 +29,32 @@ static double block_hp_log_density(double x, void *context) {
     const double log_marginal =
         t->b->ops->gathered_log_marginal(t->b, t->j, t->hp);
     t->hp[t->c] = saved;
-    return log_prior + log_marginal;
+    return log_prior + log_marginal + (t->on_log_scale ? u : 0.0);
 }
 
+/* A positive coordinate (support within [0, upper]) is sliced in u = log
+ * h, so that `width` is a factor (e^width) whatever the data's units and
+ * a scale parameter moving over decades is reached in a few steps; an
+ * unbounded one in h itself, the width times the block's hp_scale. */
 int slice_block_hp_coordinate(block_t *b, int j, int c, double *hp,
                               double width, rng_t *rng) {
-    slice_options_t options = {width, BLOCK_HP_MAX_STEPS, 0, 0};
-    b->ops->hp_support(b, j, c, &options.lower, &options.upper);
-    block_hp_target_t target = {b, j, c, hp};
+    double lower, upper;
+    b->ops->hp_support(b, j, c, &lower, &upper);
+    const int on_log_scale = lower >= 0;
+    slice_options_t options = {width, BLOCK_HP_MAX_STEPS, lower, upper};
+    if (on_log_scale) {
+        options.lower = lower > 0 ? log(lower) : -INFINITY;
+        options.upper = log(upper);
+    } else {
+        options.width = width * b->ops->hp_scale(b, j, c);
+    }
+    block_hp_target_t target = {b, j, c, hp, on_log_scale};
     int status = MS_OK;
-    const double x = slice_sample(hp[c], block_hp_log_density, &target,
+    const double u0 = on_log_scale ? log(hp[c]) : hp[c];
+    const double u = slice_sample(u0, block_hp_log_density, &target,
                                   &options, rng, &status);
     if (status != MS_OK) return status;
-    hp[c] = x;
+    hp[c] = on_log_scale ? exp(u) : u;
     b->ops->set_hp(b, j, hp);
     return MS_OK;
 }

@@ -12,9 +12,13 @@
  * feature j is hp_log_prior(j, c) + gathered_log_marginal(j), the other
  * coordinates at their current values (b->hp is kept current, so a joint
  * prior may read them there); then ops->rebuild. `width` is the slice
- * sampler's initial interval width w. Returns MS_OK, MS_ERR_NOMEM or
- * MS_ERR_NUMERIC (a current value outside its prior's support: then that
- * feature keeps its hyperparameters). */
+ * sampler's initial interval width w: in log units for positive
+ * coordinates (sliced in log h, Jacobian included), in units of the
+ * block's hp_scale for unbounded ones, so that it means the same in any
+ * data units (1 is a good default). Returns MS_OK, MS_ERR_NOMEM or
+ * MS_ERR_NUMERIC (a current value outside its prior's support: the kernel
+ * stops there, that feature and the later ones keep their values, and the
+ * tables are rebuilt). */
 int kernel_slice_block_hp(block_t *b, const partition_view_t *p,
                           const int *local_features, int n_features,
                           double width, rng_t *rng);
