@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "../src/alloc.h"
 #include "../src/block.h"
 #include "../src/kernels_block_hp.h"
 #include "../src/log_gamma.h"
@@ -367,6 +368,46 @@ static void test_scores(int kind, rng_t *rng) {
     free(scores);
     fake_free(&f);
     b.ops->free(&b);
+    dataset_free(&d);
+}
+
+/* ---- allocation failures ------------------------------------------------
+ * The k-th allocation of block_init, then of grow, fails: init must return
+ * MS_ERR_NOMEM with a block that free() releases (ASan: tools/
+ * block_selftest.sh --sanitize), grow must leave the block usable. */
+static void test_allocation_failures(int kind, rng_t *rng) {
+    dataset_t d = make_dataset(kind, 20, 3, 0.1, rng);
+    int init_failures = 0, grow_failures = 0, bad = 0;
+    for (long k = 1; k < 40; k++) {
+        block_t b;
+        ms_alloc_fail_after(k);
+        const int status = make_block(&b, &d, 4);
+        ms_alloc_fail_after(0);
+        if (status == MS_ERR_NOMEM) init_failures++;
+        else if (status != MS_OK) bad++;
+        if (status == MS_OK) {
+            ms_alloc_fail_after(1 + k % 6);
+            const int grown = b.ops->grow(&b, 4, 64);
+            ms_alloc_fail_after(0);
+            if (grown == MS_ERR_NOMEM) {
+                grow_failures++;
+                /* still a valid 4-slot block, and it can grow later */
+                if (b.ops->grow(&b, 4, 64) != MS_OK) bad++;
+            }
+            fake_t f;
+            fake_init(&f, 20, 64);
+            for (int i = 0; i < 20; i++) fake_assign(&f, &b, i, i % 5 + 40);
+            if (b.ops->check(&b, &f.view) != NULL) bad++;
+            fake_free(&f);
+        }
+        b.ops->free(&b);
+    }
+    char detail[120];
+    snprintf(detail, sizeof detail,
+             "%d init and %d grow failures injected, %d bad outcomes",
+             init_failures, grow_failures, bad);
+    report(d.name, "allocation failures: NOMEM, free safe, state valid",
+           bad == 0 && init_failures > 0 && grow_failures > 0, detail);
     dataset_free(&d);
 }
 
@@ -885,6 +926,7 @@ int main(int argc, char **argv) {
     const int bench = !(argc > 1 && strcmp(argv[1], "--no-bench") == 0);
     for (int i = 0; i < 4; i++) {
         test_scores(kinds[i], &rng);
+        test_allocation_failures(kinds[i], &rng);
         test_closed_form(kinds[i]);
         test_predictive(kinds[i], &rng);
         test_slice(kinds[i], &rng);
