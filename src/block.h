@@ -161,6 +161,14 @@ typedef struct {
      * slice width so that it works in any units. Positive coordinates are
      * sliced on the log scale instead and never ask. */
     double (*hp_scale)(const block_t *b, int j, int c);
+
+    /* Restores feature j's statistics in slot k from in[0 .. n_stats(j) -
+     * 1] as get_stats wrote them, and that slot's tables: a resumed chain
+     * continues from the real-valued statistics the sampler held (nich's
+     * Welford mean and M2), not from a recount that differs in the last
+     * bits (DECISIONS.md, saved states). The glue checks them against a
+     * recount first. */
+    void (*set_stats)(block_t *b, int k, int j, const double *in);
 } block_ops_t;
 
 struct block {

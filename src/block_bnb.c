@@ -351,6 +351,15 @@ static void bnb_get_stats(const block_t *b, int k, int j, double *out) {
     out[2] = g->log_comb[at];
 }
 
+static void bnb_set_stats(block_t *b, int k, int j, const double *in) {
+    bnb_t *g = BNB(b);
+    const size_t at = (size_t)k * b->n_features + j;
+    g->count[at] = (int)in[0];
+    g->sum[at] = (int64_t)in[1];
+    g->log_comb[at] = in[2];
+    bnb_refresh(b, k, j);
+}
+
 static int close_to(double a, double b) {
     return fabs(a - b) <= 1e-9 * (1.0 + fabs(a) + fabs(b));
 }
@@ -501,6 +510,7 @@ const block_ops_t block_bnb_ops = {
     .predictive_mean = bnb_predictive_mean,
     .sample_predictive = bnb_sample_predictive,
     .hp_scale = bnb_hp_scale,
+    .set_stats = bnb_set_stats,
 };
 
 int block_bnb_setup(block_t *b, int capacity) {

@@ -262,6 +262,19 @@ static void dd_get_stats(const block_t *b, int k, int j, double *out) {
     for (int l = 0; l < dd_k(b, j); l++) out[l] = c[l];
 }
 
+static void dd_set_stats(block_t *b, int k, int j, const double *in) {
+    dd_t *g = DD(b);
+    int *c = g->level_count + (size_t)k * g->n_levels_total +
+             g->level_offset[j];
+    int n = 0;
+    for (int l = 0; l < dd_k(b, j); l++) {
+        c[l] = (int)in[l];
+        n += c[l];
+    }
+    g->count[(size_t)k * b->n_features + j] = n;
+    dd_refresh_feature(b, k, j);
+}
+
 static const char *dd_check(const block_t *b, const partition_view_t *p) {
     static const char *const messages[] = {
         "dd: a slot's level counts differ from a recount",
@@ -402,6 +415,7 @@ const block_ops_t block_dd_ops = {
     .predictive_mean = dd_predictive_mean,
     .sample_predictive = dd_sample_predictive,
     .hp_scale = dd_hp_scale,
+    .set_stats = dd_set_stats,
 };
 
 int block_dd_setup(block_t *b, int capacity) {

@@ -320,6 +320,15 @@ static void gp_get_stats(const block_t *b, int k, int j, double *out) {
     out[2] = g->log_fact[at];
 }
 
+static void gp_set_stats(block_t *b, int k, int j, const double *in) {
+    gp_t *g = GP(b);
+    const size_t at = (size_t)k * b->n_features + j;
+    g->count[at] = (int)in[0];
+    g->sum[at] = (int64_t)in[1];
+    g->log_fact[at] = in[2];
+    gp_refresh(b, k, j);
+}
+
 static int close_to(double a, double b) {
     return fabs(a - b) <= 1e-9 * (1.0 + fabs(a) + fabs(b));
 }
@@ -463,6 +472,7 @@ const block_ops_t block_gp_ops = {
     .predictive_mean = gp_predictive_mean,
     .sample_predictive = gp_sample_predictive,
     .hp_scale = gp_hp_scale,
+    .set_stats = gp_set_stats,
 };
 
 int block_gp_setup(block_t *b, int capacity) {

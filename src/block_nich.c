@@ -364,6 +364,15 @@ static void nich_get_stats(const block_t *b, int k, int j, double *out) {
 
 /* Real-valued statistics drift by rounding under add/remove: compared to
  * a recount relative to the column's scale. */
+static void nich_set_stats(block_t *b, int k, int j, const double *in) {
+    nich_t *g = NICH(b);
+    const size_t at = (size_t)k * b->n_features + j;
+    g->count[at] = (int)in[0];
+    g->mean[at] = in[1];
+    g->m2[at] = in[2];
+    nich_refresh(b, k, j);
+}
+
 static int close_to(double a, double b, double scale) {
     return fabs(a - b) <= 1e-8 * (scale + fabs(a) + fabs(b));
 }
@@ -524,6 +533,7 @@ const block_ops_t block_nich_ops = {
     .predictive_mean = nich_predictive_mean,
     .sample_predictive = nich_sample_predictive,
     .hp_scale = nich_hp_scale,
+    .set_stats = nich_set_stats,
 };
 
 int block_nich_setup(block_t *b, int capacity) {
