@@ -8,8 +8,8 @@
  * Each slot caches a, a log(r / (r + 1)), log(r + 1) and log Gamma(a + x)
  * - log Gamma(a) for x = 1 .. BLOCK_RISING_CACHED per feature, so a score
  * of a small count is look-ups only, and of a larger one look-ups and the
- * log of the product (a + 4) ... (a + x - 1): one log(). log x! depends on
- * the row alone and is taken once per row, from a table. A move costs six
+ * log of the product (a + 8) ... (a + x - 1): one log(). log x! depends on
+ * the row alone and is taken once per row, from a table. A move costs ten
  * logs per feature. */
 #include <math.h>
 #include <stdio.h>
