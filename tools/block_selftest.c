@@ -16,7 +16,10 @@
  *  (g) the slice kernel's draws of each hyperparameter coordinate on a
  *      fixed partition against quadrature of prior x marginal (chi-square
  *      over 20 equiprobable bins, fixed seed), and a deliberately wrong
- *      target (likelihood tempered by 1.5) must fail the same test.
+ *      target (likelihood tempered by 1.5) must fail the same test; and the
+ *      whole kernel on gp's two coordinates against a 2-D quadrature;
+ *  and: gathered_log_marginal against group marginals, set_stats, rebuild
+ *  of free slots, injected allocation failures (run --sanitize for ASan).
  * Then a micro-benchmark: ns per row-group-feature score of score_all at
  * n = 100000, F = 10, 20 groups. Exit status 0 iff every check passed. */
 #include <math.h>
@@ -887,6 +890,98 @@ static void test_slice(int kind, rng_t *rng) {
     dataset_free(&d);
 }
 
+/* The whole kernel (both coordinates of gp, one kernel call per draw)
+ * against a 2-D quadrature of prior x marginal over (log alpha, log
+ * inv_beta): chi-square of the draws of alpha over 20 equiprobable bins of
+ * its marginal; the tempered target must fail. */
+static double joint_chi_square(int wrong, rng_t *rng) {
+    enum { BINS = 20, GRID = 800 };
+    const int n = 40;
+    rng_t data_rng; /* the same data for the right and the wrong target */
+    rng_seed(&data_rng, 777);
+    dataset_t d = make_dataset(BLOCK_GAMMA_POISSON, n, 1, 0.1, &data_rng);
+    block_t b;
+    fake_t f;
+    make_block(&b, &d, 4);
+    fake_init(&f, n, 4);
+    for (int i = 0; i < n; i++) fake_assign(&f, &b, i, i % 3);
+    b.ops->gather(&b, &f.view, 0);
+    const double c1 = log(b.hp[0]), c2 = log(b.hp[1]);
+    const double lo1 = c1 - 16, hi1 = c1 + 16, lo2 = c2 - 16, hi2 = c2 + 16;
+    static double marginal[GRID + 1], logd[GRID + 1][GRID + 1];
+    double top = -INFINITY, edge = -INFINITY;
+    for (int i = 0; i <= GRID; i++)
+        for (int k = 0; k <= GRID; k++) {
+            const double u1 = lo1 + (hi1 - lo1) * i / GRID;
+            const double u2 = lo2 + (hi2 - lo2) * k / GRID;
+            double hp[2] = {exp(u1), exp(u2)};
+            b.hp[0] = hp[0], b.hp[1] = hp[1];
+            const double v = b.ops->hp_log_prior(&b, 0, 0, hp[0]) +
+                             b.ops->hp_log_prior(&b, 0, 1, hp[1]) +
+                             b.ops->gathered_log_marginal(&b, 0, hp) + u1 + u2;
+            logd[i][k] = v;
+            if (v > top) top = v;
+            if ((i == 0 || k == 0 || i == GRID || k == GRID) && v > edge) edge = v;
+        }
+    b.hp[0] = exp(c1), b.hp[1] = exp(c2);
+    for (int i = 0; i <= GRID; i++) {
+        marginal[i] = 0;
+        for (int k = 0; k <= GRID; k++) marginal[i] += exp(logd[i][k] - top);
+    }
+    double cdf[GRID + 1];
+    cdf[0] = 0;
+    for (int i = 1; i <= GRID; i++)
+        cdf[i] = cdf[i - 1] + 0.5 * (marginal[i] + marginal[i - 1]);
+    double edges[BINS + 1];
+    for (int q = 1, i = 0; q < BINS; q++) {
+        const double target = cdf[GRID] * q / BINS;
+        while (cdf[i + 1] < target) i++;
+        edges[q] = lo1 + (hi1 - lo1) * (i + (target - cdf[i]) /
+                                               (cdf[i + 1] - cdf[i])) / GRID;
+    }
+    block_ops_t tempered = *b.ops;
+    true_ops = b.ops;
+    tempered.gathered_log_marginal = tempered_gathered;
+    if (wrong) b.ops = &tempered;
+    int features[1] = {0};
+    const int draws = 8000, thin = 5;
+    double counts[BINS] = {0};
+    for (int i = 0; i < draws * thin + 200; i++) {
+        kernel_slice_block_hp(&b, &f.view, features, 1, 1.0, rng);
+        if (i < 200 || i % thin) continue;
+        const double u = log(b.hp[0]);
+        int q = 0;
+        while (q < BINS - 1 && u > edges[q + 1]) q++;
+        counts[q]++;
+    }
+    b.ops = true_ops;
+    double chi2 = 0;
+    for (int q = 0; q < BINS; q++) {
+        const double e = (double)draws / BINS;
+        chi2 += (counts[q] - e) * (counts[q] - e) / e;
+    }
+    if (edge > top - 30) {
+        printf("gp    the 2-D grid misses mass (edge %.1f, top %.1f)\n", edge,
+               top);
+        chi2 = NAN; /* fails both comparisons below */
+    }
+    fake_free(&f);
+    b.ops->free(&b);
+    dataset_free(&d);
+    return chi2;
+}
+
+static void test_joint_kernel(rng_t *rng) {
+    char detail[120];
+    const double good = joint_chi_square(0, rng);
+    const double bad = joint_chi_square(1, rng);
+    snprintf(detail, sizeof detail,
+             "alpha's marginal: chi-square %.1f (critical 43.8); tempered "
+             "target %.1f", good, bad);
+    report("gp", "(g) whole kernel vs 2-D quadrature", good < 43.82 && bad > 43.82,
+           detail);
+}
+
 /* ---- micro-benchmark -------------------------------------------------- */
 
 /* CPU time of this process: on a shared machine, closer to the work done
@@ -970,6 +1065,7 @@ int main(int argc, char **argv) {
         test_predictive(kinds[i], &rng);
         test_slice(kinds[i], &rng);
     }
+    test_joint_kernel(&rng);
     if (bench) {
         with_outliers = 0;
         printf("\nscore_all, n = 100000, F = 10, 20 groups + ghost "
