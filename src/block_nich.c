@@ -225,7 +225,8 @@ static double nich_score_slot(const block_t *b, const partition_view_t *p,
     double s = 0.0;
     (void)p;
     for (int j = 0; j < F; j++)
-        if (!isnan(x[j])) s += nich_score_cell(t + (size_t)j * NICH_TABLE, x[j]);
+        if (!isnan(x[j]))
+            s += nich_score_cell(t + (size_t)j * NICH_TABLE, x[j]);
     return s;
 }
 
