@@ -1,10 +1,10 @@
 /* block_init (block.h): the copies every kind shares, then the kind's
- * setup. The other kinds' entries join the table (block_changes.md). */
-#include <stdlib.h>
+ * setup, found in the table of kinds. */
 #include <string.h>
 #include "alloc.h"
 #include "block.h"
 #include "block_bb.h"
+#include "block_kinds.h"
 #include "block_util.h"
 #include "status.h"
 
@@ -15,20 +15,23 @@ typedef struct {
 
 static const block_kind_t kinds[N_BLOCK_KINDS] = {
     [BLOCK_BETA_BERNOULLI] = {&block_bb_ops, block_bb_setup},
+    [BLOCK_DIRICHLET_DISCRETE] = {&block_dd_ops, block_dd_setup},
+    [BLOCK_GAMMA_POISSON] = {&block_gp_ops, block_gp_setup},
+    [BLOCK_BETA_NEGATIVE_BINOMIAL] = {&block_bnb_ops, block_bnb_setup},
+    [BLOCK_NORMAL_INVERSE_CHISQ] = {&block_nich_ops, block_nich_setup},
 };
 
-/* Holds a block of a kind this build lacks, so that b->ops->free(b) stays
- * safe. */
-static const block_ops_t unknown_ops = {.kind = -1, .name = "unknown",
-                                        .free = block_free_common};
+/* Holds a block of an unknown kind so that b->ops->free(b) stays safe;
+ * the glue validates kinds, so reaching it is a programming error. */
+static const block_ops_t unknown_ops = {
+    .kind = -1, .name = "unknown", .free = block_free_common};
 
-void block_free_common(block_t *b) {
-    free((void *)b->feature_id);
-    free(b->hp_offset);
-    free(b->hp);
-    b->feature_id = NULL;
-    b->hp_offset = NULL;
-    b->hp = NULL;
+int block_kind_n_hp(int kind, const block_data_t *data, int j) {
+    switch (kind) {
+    case BLOCK_DIRICHLET_DISCRETE: return data->n_levels[j];
+    case BLOCK_NORMAL_INVERSE_CHISQ: return 4;
+    default: return 2;
+    }
 }
 
 int block_init(block_t *b, int kind, const block_data_t *data,

@@ -30,6 +30,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "rng.h"
 
 /* Likelihood kinds, in scoring order. */
 enum {
@@ -148,6 +149,41 @@ typedef struct {
      * p->group_of_row[i] (no tables: `rebuild` follows): a state built
      * from an assignment in O(n F) additions, not O(n F) logs. */
     void (*recount)(block_t *b, const partition_view_t *p);
+
+    /* Appended by the model library (block_changes.md). */
+    /* Predictive of one cell of local feature j given the rows counted in
+     * slot k (any slot, empty ones included: the prior predictive). Added
+     * for queries; a cell is cell_size(j) doubles (1 for every scalar
+     * kind: the level 0..k-1 of dd or the count as a double), so that
+     * vector-valued kinds fit the same ops. */
+    int (*cell_size)(const block_t *b, int j);
+    /* log p(cell | slot k), a full log density (mass for discrete kinds). */
+    double (*log_predictive)(const block_t *b, int k, int j,
+                             const double *cell);
+    /* E[cell | slot k] written to out[0 .. mean_size(j) - 1]; dd writes the
+     * probability of each of its k levels. May be +Inf where the mean does
+     * not exist (bnb with alpha' <= 1). */
+    int (*mean_size)(const block_t *b, int j);
+    void (*predictive_mean)(const block_t *b, int k, int j, double *out);
+    /* One draw of a cell from p(cell | slot k) into out[0 .. cell_size(j)
+     * - 1]. Reads only the block; safe in a worker thread with its own rng. */
+    void (*sample_predictive)(const block_t *b, int k, int j, rng_t *rng,
+                              double *out);
+
+    /* A natural scale of the real-valued (unbounded) hyperparameter
+     * coordinate c of feature j, in the data's units (nich mu: the
+     * column's sd), by which the hyperparameter kernel multiplies its
+     * slice width so that it works in any units. Positive coordinates are
+     * sliced on the log scale instead and never ask. */
+    double (*hp_scale)(const block_t *b, int j, int c);
+
+    /* Restores feature j's statistics in slot k from in[0 .. n_stats(j) -
+     * 1] as get_stats wrote them, and that slot's tables: a resumed chain
+     * continues from the real-valued statistics the sampler held (nich's
+     * Welford mean and M2), not from a recount that differs in the last
+     * bits (DECISIONS.md, saved states). The glue checks them against a
+     * recount first. */
+    void (*set_stats)(block_t *b, int k, int j, const double *in);
 } block_ops_t;
 
 struct block {

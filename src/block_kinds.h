@@ -1,0 +1,23 @@
+/* The operations table and setup of each feature-block kind, for
+ * block.c's dispatch. A kind's setup runs after block_init has copied the
+ * feature ids, hp_offset and hp into the block: it allocates b->impl for
+ * `capacity` slots, with the tables of empty groups. */
+#ifndef MICROSCOPES_BLOCK_KINDS_H
+#define MICROSCOPES_BLOCK_KINDS_H
+
+#include "block.h"
+
+
+extern const block_ops_t block_dd_ops;
+int block_dd_setup(block_t *b, int capacity);
+extern const block_ops_t block_gp_ops;
+int block_gp_setup(block_t *b, int capacity);
+extern const block_ops_t block_bnb_ops;
+int block_bnb_setup(block_t *b, int capacity);
+extern const block_ops_t block_nich_ops;
+int block_nich_setup(block_t *b, int capacity);
+
+/* Hyperparameters per feature of each kind (dd: its k levels). */
+int block_kind_n_hp(int kind, const block_data_t *data, int j);
+
+#endif
