@@ -26,7 +26,7 @@ pack_blocks <- function(view, defn, call = caller_call()) {
   check_view_shape(view, defn, call = call)
   kinds <- defn_kinds(defn)
   if (!identical(view$source, "data.frame")) {
-    if (!all(kinds == "bb")) abort_binary_view(defn, call = call)
+    if (!all(kinds == "bb")) abort_binary_view(defn, "defn", call = call)
     return(list(new_block(0L, seq_len(defn$D), bb = view)))
   }
   blocks <- list()

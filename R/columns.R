@@ -220,7 +220,7 @@ column_values <- function(column, model, name, j, call) {
         return(as.integer(column) - 1L)
       }
       if (type != "integer") {
-        refuse("give it as a factor (`factor()`) or as integer levels 1 to k.")
+        refuse(sprintf("give it as a factor (`factor()`) or as integer levels 1 to %d.", k))
       }
       bad <- observed & (column < 1L | column > k)
       if (any(bad)) first_bad(bad, sprintf("levels 1 to %d", k))
@@ -229,13 +229,13 @@ column_values <- function(column, model, name, j, call) {
     gp = , bnb = {
       if (type == "integer") {
         bad <- observed & column < 0L
-        if (any(bad)) first_bad(bad, "counts 0, 1, 2, ...")
+        if (any(bad)) first_bad(bad, "a count (0, 1, 2, ...)")
         return(column)
       }
       if (type != "double") refuse("give counts as an integer column.")
       bad <- observed & !(is.finite(column) & column >= 0 & column == round(column) &
                             column <= .Machine$integer.max)
-      if (any(bad)) first_bad(bad, "counts 0, 1, 2, ... (whole, finite, at most 2147483647)")
+      if (any(bad)) first_bad(bad, "a count (0, 1, 2, ... up to 2147483647)")
       as.integer(column)
     },
     nich = {

@@ -246,6 +246,12 @@ model_definition <- function(n, models, quiet = FALSE) {
     if (missing(models)) {
       models <- default_models(view, quiet = check_flag(quiet, "quiet"))
     }
+    if (is.list(models) && !inherits(models, "microscopes_model") &&
+        length(models) != view$D) {
+      abort_arg("models", sprintf("has %d %s but the data has %d columns (features).",
+                                  length(models), if (length(models) == 1L) "model" else "models",
+                                  view$D), call = call)
+    }
     defn <- new_definition(view$n, models, call = call)
     check_view_shape(view, defn, call = call)
     if (identical(view$source, "data.frame")) {
@@ -253,7 +259,7 @@ model_definition <- function(n, models, quiet = FALSE) {
         column_values(view$columns[[j]], defn_model(defn, j), view$colnames[j], j, call = call)
       }
     } else if (!all(defn$models == "beta_bernoulli")) {
-      abort_binary_view(defn, call = call)
+      abort_binary_view(defn, "models", call = call)
     }
     return(defn)
   }
@@ -379,8 +385,9 @@ print.microscopes_dataview <- function(x, ...) {
     counts <- table(factor(types, levels = c("logical", "factor", "integer", "double")))
     counts <- counts[counts > 0]
     n_missing <- sum(vapply(x$columns, function(col) sum(is.na(col)), numeric(1)))
-    cat(sprintf("<microscopes dataview: %d rows x %d columns (%s), %s missing %s>\n",
-                x$n, x$D, paste(as.vector(counts), names(counts), collapse = ", "),
+    cat(sprintf("<microscopes dataview: %d rows x %d %s (%s), %s missing %s>\n",
+                x$n, x$D, if (x$D == 1L) "column" else "columns",
+                paste(as.vector(counts), names(counts), collapse = ", "),
                 format(n_missing), if (n_missing == 1) "cell" else "cells"))
     return(invisible(x))
   }
@@ -461,9 +468,9 @@ check_sampler_supports <- function(view, defn, call = caller_call()) {
   invisible(view)
 }
 
-abort_binary_view <- function(defn, call) {
+abort_binary_view <- function(defn, arg, call) {
   other <- which(defn$models != "beta_bernoulli")[1]
-  abort_arg("defn", sprintf(
+  abort_arg(arg, sprintf(
     "has a %s() feature (feature %d), but the view holds a binary matrix; make the view from a data frame to use other models.",
     defn$models[other], other), call = call)
 }
