@@ -89,8 +89,10 @@ abort_column <- function(name, msg, call) {
 #' mass in grams (`MASS::birthwt$bwt`, 709 to 4990), a year or a horsepower
 #' is stored as integer but never comes near 0, and a Poisson model of it
 #' would be far too narrow. Counts of events (visits, days absent) reach 0
-#' or 1. Doubles stay normal even when every value is whole: store a count
-#' as integer (`as.integer()`) to have it modelled as one. A factor with
+#' or 1; a count that never does (`warpbreaks$breaks`, 10 to 70) must be
+#' declared one, as in the examples. Doubles stay normal even when every
+#' value is whole: store a count as integer (`as.integer()`) to have it
+#' modelled as one. A factor with
 #' fewer than two levels is an error: it carries no information. Replace
 #' any entry of the result to override the choice, for example
 #' `models$Passengers <- gamma_poisson()`.
@@ -104,10 +106,13 @@ abort_column <- function(name, msg, call) {
 #' @return A list of models, one per column, named by the columns of a data
 #'   frame; give it to [model_definition()].
 #' @examples
-#' cars <- MASS::Cars93[, c("Type", "Price", "Horsepower", "Passengers", "Origin")]
-#' models <- default_models(cars)
-#' models$Passengers <- gamma_poisson()
-#' model_definition(nrow(cars), models)
+#' default_models(InsectSprays)   # `count` is stored as double: normal
+#' sprays <- transform(InsectSprays, count = as.integer(count))
+#' models <- default_models(sprays) # now a count: gamma_poisson()
+#' # warpbreaks$breaks counts breaks but starts at 10: say it is a count
+#' models <- default_models(warpbreaks, quiet = TRUE)
+#' models$breaks <- gamma_poisson()
+#' model_definition(warpbreaks, models)
 #' @export
 default_models <- function(data, quiet = FALSE) {
   call <- sys.call()

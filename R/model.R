@@ -9,6 +9,9 @@
 #' Below, a group holds the observed values \eqn{x_1, \dots, x_m} of the
 #' feature (missing cells are left out of every term), and the collapsed
 #' predictive is the probability of a new value \eqn{x} given them.
+#' Every default prior below is proper (the hyperparameter kernels of
+#' [default_kernel_config()] slice-sample under it), and positive
+#' hyperparameters are kept below \eqn{10^{15}}.
 #'
 #' @section beta_bernoulli(): Binary data (logical, 0/1, or a two-level
 #'   factor whose second level counts as `TRUE`). Group parameter
@@ -22,7 +25,8 @@
 #'   Default prior: the hyperparameter kernel's default prior on
 #'   \eqn{(\alpha, \beta)} is [prior_noninformative_beta()], the density
 #'   \eqn{(\alpha + \beta)^{-5/2}} of datamicroscopes restricted to a box,
-#'   which makes it proper.
+#'   which makes it proper. The default initial values are
+#'   `alpha = beta = 1`, the uniform prior on \eqn{p}.
 #'
 #' @section dirichlet_discrete(k): Categorical data with `k` levels (a
 #'   factor, or integers 1 to `k`). Group parameter
@@ -34,7 +38,10 @@
 #'   and the predictive is
 #'   \eqn{P(x = j) = (\alpha_j + c_j) / (A + m)}.
 #'
-#'   Default prior: DEFAULT_PRIOR_DD
+#'   Default prior: the hyperparameter kernel's default prior
+#'   takes each coordinate of `alphas` independently log-normal with median
+#'   1, \eqn{\log \alpha_j \sim N(0, 1.5^2)}: proper, and centred on the
+#'   uniform Dirichlet. The default initial value is `alphas = rep(1, k)`.
 #'
 #' @section gamma_poisson(): Counts 0, 1, 2, .... Group rate
 #'   \eqn{\lambda \sim \mathrm{Gamma}(\alpha, \mathrm{scale} = s)} and
@@ -46,7 +53,13 @@
 #'   success probability \eqn{(m + 1/s) / (m + 1 + 1/s)}: its mean is
 #'   \eqn{(\alpha + S) / (m + 1/s)}.
 #'
-#'   Default prior: DEFAULT_PRIOR_GP
+#'   Default prior: with \eqn{\bar c} the mean of the column's
+#'   observed values (1 if it is 0), the hyperparameter kernel's default
+#'   prior is \eqn{\log \alpha \sim N(0, 1.5^2)} and
+#'   \eqn{\log s \sim N(\log \bar c, 2^2)}, independently: proper, and
+#'   centred so that a group's prior mean rate \eqn{\alpha s} is the
+#'   column's mean, which keeps results free of the unit of exposure. The
+#'   default initial values are `alpha = 1`, `inv_beta` \eqn{= \bar c}.
 #'
 #' @section beta_negative_binomial(r): Counts 0, 1, 2, ..., each the number
 #'   of failures before the `r`-th success of a sequence of trials with
@@ -62,7 +75,16 @@
 #'   mean is \eqn{r \beta' / (\alpha' - 1)} (infinite when
 #'   \eqn{\alpha' \le 1}).
 #'
-#'   Default prior: DEFAULT_PRIOR_BNB
+#'   Default prior: the hyperparameter kernel's default prior on
+#'   \eqn{(\alpha, \beta)} is that of beta-Bernoulli,
+#'   \eqn{(\alpha + \beta)^{-5/2}} restricted to the box
+#'   \eqn{(0.01, 1000)^2} (Gelman et al., section 5.3), proper on the box.
+#'   With \eqn{\bar c} the mean of the column's observed values, the
+#'   default initial values are \eqn{\alpha = 3} and
+#'   \eqn{\beta = 2 \bar c / r} (kept within 0.02 and 500; 1 if
+#'   \eqn{\bar c = 0}), which make the prior predictive mean
+#'   \eqn{r \beta / (\alpha - 1)} equal to the column's mean with a finite
+#'   variance.
 #'
 #' @section normal_inverse_chisq(): Real numbers. Group mean and variance
 #'   \eqn{\sigma^2 \sim \mathrm{Inv}\chi^2(\nu, \sigma_0^2)} (scaled inverse chi-squared),
@@ -80,7 +102,17 @@
 #'   freedom, location \eqn{\mu_m} and squared scale
 #'   \eqn{\sigma_m^2 (1 + 1/\kappa_m)}.
 #'
-#'   Default prior: DEFAULT_PRIOR_NICH
+#'   Default prior: with \eqn{\bar c} and \eqn{s_c} the mean and
+#'   the population standard deviation of the column's observed values (0
+#'   and 1 with none; \eqn{s_c = |\bar c|}, or 1, for a constant column),
+#'   the hyperparameter kernel's default prior is, independently,
+#'   \eqn{\mu_0 \sim N(\bar c, (3 s_c)^2)},
+#'   \eqn{\log \kappa \sim N(0, 1.5^2)},
+#'   \eqn{\log \sigma_0^2 \sim N(\log s_c^2, 2^2)} and
+#'   \eqn{\log \nu \sim N(0, 1.5^2)}: proper, and centred on the column's
+#'   location and scale, so that results do not depend on its units. The
+#'   default initial values are `mu` \eqn{= \bar c}, `kappa = 1`,
+#'   `sigmasq` \eqn{= s_c^2} and `nu = 1`.
 #'
 #' @param k Number of levels (categories), a whole number >= 2. A factor
 #'   column may have fewer levels than `k` (levels never seen), not more.
@@ -235,8 +267,8 @@ normalise_model <- function(m, i, call = caller_call()) {
 #' defn <- model_definition(10, rep(list(beta_bernoulli()), 4))
 #' defn
 #' model_definition(5, list(dirichlet_discrete(3), normal_inverse_chisq()))
-#' cars <- MASS::Cars93[, c("Type", "Price", "Horsepower", "Origin")]
-#' model_definition(dataview(cars))
+#' sprays <- transform(InsectSprays, count = as.integer(count))
+#' model_definition(sprays)
 #' @export
 model_definition <- function(n, models, quiet = FALSE) {
   call <- sys.call()
@@ -351,7 +383,7 @@ print.microscopes_model_definition <- function(x, ...) {
 #' Y <- matrix(c(TRUE, FALSE, NA, TRUE), 2, 2)
 #' view <- dataview(Y)
 #' view
-#' dataview(MASS::Cars93[, c("Type", "Price", "Horsepower", "Luggage.room")])
+#' dataview(warpbreaks)
 #' @export
 dataview <- function(Y) {
   if (is.data.frame(Y)) {
