@@ -116,13 +116,17 @@ ref_kind <- function(model) if (is.character(model)) model else model$kind
 ref_parameters <- function(model, parameters) {
   if (is.character(model)) parameters else model$parameters
 }
-ref_observed <- function(x) {
-  x <- if (is.factor(x)) as.integer(x) else x
+# The observed values of a column as the reference formulas read them:
+# factor codes 1..k (dd), a two-level factor's second level as 1 (bb, as
+# pack_blocks() does), logical as 0/1.
+ref_observed <- function(x, kind) {
+  if (is.factor(x)) x <- as.integer(x) - (kind == "bb")
+  if (is.logical(x)) x <- as.integer(x)
   x[!is.na(x)]
 }
 
 ref_log_marginal <- function(model, x, hp, parameters = list()) {
-  x <- ref_observed(x); p <- ref_parameters(model, parameters)
+  x <- ref_observed(x, ref_kind(model)); p <- ref_parameters(model, parameters)
   if (length(x) == 0L) return(0)
   switch(ref_kind(model),
     bb = ref_bb_log_marginal(x, hp),
@@ -133,7 +137,7 @@ ref_log_marginal <- function(model, x, hp, parameters = list()) {
 }
 
 ref_log_predictive <- function(model, x_new, x, hp, parameters = list()) {
-  x <- ref_observed(x); p <- ref_parameters(model, parameters)
+  x <- ref_observed(x, ref_kind(model)); p <- ref_parameters(model, parameters)
   switch(ref_kind(model),
     bb = ref_bb_log_predictive(x_new, x, hp),
     dd = ref_dd_log_predictive(x_new, x, hp, p$k),
@@ -143,7 +147,7 @@ ref_log_predictive <- function(model, x_new, x, hp, parameters = list()) {
 }
 
 ref_predictive_mean <- function(model, x, hp, parameters = list()) {
-  x <- ref_observed(x); p <- ref_parameters(model, parameters)
+  x <- ref_observed(x, ref_kind(model)); p <- ref_parameters(model, parameters)
   switch(ref_kind(model),
     bb = ref_bb_predictive_mean(x, hp),
     dd = ref_dd_predictive_mean(x, hp, p$k),
@@ -154,14 +158,14 @@ ref_predictive_mean <- function(model, x, hp, parameters = list()) {
 
 # log p(columns | partition z, hps): the sum over features and groups of
 # the group's log marginal. `columns` is a data frame or a list of D
-# columns of length n (factors or integers 1..k for dd, logical or 0/1 for
-# bb), `models` a list of D model objects, `hps` a list of D named lists.
+# columns of length n (factors or integers 1..k for dd; logical, 0/1 or a
+# two-level factor for bb), `models` a list of D model objects, `hps` a
+# list of D named lists.
 ref_mixed_log_ml <- function(columns, models, hps, assignment) {
   labels <- match(assignment, unique(assignment))
   total <- 0
   for (d in seq_along(models)) {
     x <- columns[[d]]
-    if (is.factor(x)) x <- as.integer(x)
     for (g in unique(labels)) {
       total <- total + ref_log_marginal(models[[d]], x[labels == g], hps[[d]])
     }

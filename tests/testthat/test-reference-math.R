@@ -123,6 +123,13 @@ test_that("the mixed exact posterior is the binary one on binary columns", {
     lapply(1:3, function(d) Y[, d]), rep(list(beta_bernoulli()), 3),
     lapply(1:3, function(d) list(alpha = hps[d, 1], beta = hps[d, 2])), alpha = 1.3)
   expect_equal(mixed, binary, tolerance = 1e-12)
+  # A two-level factor is binary with its second level as 1, as in
+  # pack_blocks().
+  as_factor <- lapply(1:3, function(d) factor(c("no", "yes")[Y[, d] + 1], c("no", "yes")))
+  expect_equal(exact_partition_posterior_mixed(
+    as_factor, rep(list(beta_bernoulli()), 3),
+    lapply(1:3, function(d) list(alpha = hps[d, 1], beta = hps[d, 2])), alpha = 1.3),
+    binary, tolerance = 1e-12)
 })
 
 test_that("the mixed exact posterior of all five models is a distribution", {
@@ -143,7 +150,7 @@ test_that("the mixed exact posterior of all five models is a distribution", {
   # sequential predictives.
   one <- post$log_ml[post$key == "11111"]
   chain <- sum(vapply(seq_along(models), function(d) {
-    x <- columns[[d]]; if (is.factor(x)) x <- as.integer(x)
+    x <- columns[[d]]; if (is.factor(x) || is.logical(x)) x <- as.integer(x)
     x <- x[!is.na(x)]
     sum(vapply(seq_along(x), function(i) {
       ref_log_predictive(models[[d]], x[i], x[seq_len(i - 1)], hps[[d]])
