@@ -285,9 +285,41 @@ split_merge_kernel <- function(proposals = 50,
 default_kernel_config <- function(defn) {
   check_definition(defn)
   assign <- if (definition_groups(defn) > 0L) assign_fixed_kernel() else assign_kernel()
-  structure(list(assign, split_merge_kernel(), slice_cluster_hp_kernel(),
-                 slice_feature_hp_kernel()),
+  if (!defn_is_mixed(defn)) {
+    return(structure(list(assign, split_merge_kernel(), slice_cluster_hp_kernel(),
+                          slice_feature_hp_kernel()),
+                     class = "microscopes_kernel_config"))
+  }
+  # Mixed models: beta_bernoulli() features keep their kernel (its prior,
+  # width 0.1); the others are sliced under their model's default
+  # hyperprior (see ?models), width 1 (in log units for positive
+  # hyperparameters: the kernel's scale-free default).
+  bb <- which(defn$models == "beta_bernoulli")
+  other <- which(defn$models != "beta_bernoulli")
+  feature_kernels <- c(if (length(bb) > 0L) list(slice_feature_hp_kernel(features = bb)),
+                       list(slice_feature_hp_kernel(features = other, width = 1)))
+  structure(c(list(assign, split_merge_kernel(), slice_cluster_hp_kernel()), feature_kernels),
             class = "microscopes_kernel_config")
+}
+
+# The grid kernel holds (alpha, beta) points of beta_bernoulli(): it cannot
+# update the hyperparameters of other models.
+check_kernels_fit_models <- function(kernel_config, defn, arg = "kernel_config",
+                                     call = caller_call()) {
+  force(call)
+  if (inherits(kernel_config, "microscopes_kernel")) kernel_config <- list(kernel_config)
+  for (kernel in kernel_config) {
+    if (!identical(kernel$name, "grid_feature_hp")) next
+    features <- if (is.null(kernel$features)) seq_len(defn$D) else kernel$features
+    other <- features[defn$models[features] != "beta_bernoulli"]
+    if (length(other) > 0L) {
+      abort_arg(arg, sprintf(paste(
+        "has a grid_feature_hp kernel for feature %d, a %s() feature; the grid kernel",
+        "updates beta_bernoulli() features only: use `slice_feature_hp_kernel()`."),
+        other[1], defn$models[other[1]]), call = call)
+    }
+  }
+  invisible(kernel_config)
 }
 
 #' @export

@@ -551,23 +551,12 @@ check_view_fits <- function(view, defn, call = caller_call()) {
   invisible(view)
 }
 
-# The C core of this build runs beta_bernoulli() features of binary matrix
-# views; the feature blocks of the other models (src/block.h) and the
-# runner built from pack_blocks() replace this check when they are wired
-# in. Until then a definition with other models is refused here rather
-# than run as if its features were binary.
+# Every model runs: a definition with models other than beta_bernoulli()
+# needs a data frame view (pack_blocks() packs its columns).
 check_sampler_supports <- function(view, defn, call = caller_call()) {
   force(call)
-  other <- which(defn$models != "beta_bernoulli")
-  if (length(other) > 0L) {
-    abort_arg("defn", sprintf(
-      "has a %s() feature (feature %d); the samplers of this version run beta_bernoulli() features only.",
-      defn$models[other[1]], other[1]), call = call)
-  }
-  if (identical(view$source, "data.frame")) {
-    abort_arg("view", paste(
-      "comes from a data frame; the samplers of this version take binary matrix views:",
-      "use `dataview(as.matrix(data))` on logical or 0/1 columns."), call = call)
+  if (defn_is_mixed(defn) && !identical(view$source, "data.frame")) {
+    abort_binary_view(defn, "view", call = call)
   }
   invisible(view)
 }

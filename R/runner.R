@@ -47,6 +47,8 @@ runner <- function(defn, view, latent, kernel_config) {
       "was made for %d rows and %d features, but `defn` has %d rows and %d features.",
       latent$n, latent$D, defn$n, defn$D))
   }
+  if (defn_is_mixed(defn)) return(mixed_runner(defn, view, latent, kernel_config))
+  view <- bb_view(view, defn)
   latent <- check_state_structure(latent)
   check_state_fits_prior(latent, defn)
   counts <- .Call(C_group_counts, view, latent$assignments)
@@ -202,6 +204,13 @@ run_runners <- function(runners, niters, threads, call = caller_call()) {
 get_latent <- function(r) {
   check_class(r, "microscopes_runner", "r", "a runner from `runner()`")
   parts <- .Call(C_runner_latent, r$ptr)
+  if (defn_is_mixed(r$defn)) {
+    return(mixed_state_from_parts(
+      r$defn, parts$assignments, parts$groups, parts$group_sizes, parts$feature_hps,
+      parts$suffstats, parts$alpha, rng = parts$rng, iteration = parts$iteration,
+      sampler = list(active_order = parts$active_order, ghost = parts$ghost),
+      groups = definition_groups(r$defn)))
+  }
   state_from_parts(r$defn$n, r$defn$D, parts$assignments, parts, parts$alpha,
                    parts$feature_hps, r$models, rng = parts$rng,
                    iteration = parts$iteration,
@@ -401,4 +410,83 @@ check_hps_in_prior_box <- function(hps, kernels, call = caller_call()) {
         lower, upper, d, hps[d, 1], hps[d, 2]), call = call)
     }
   }
+}
+
+# runner() for a definition with models other than beta_bernoulli(): the
+# state's hyperparameters checked against the models, the chain built from
+# the packed blocks, its recount compared with the saved statistics, which
+# are then restored as saved (set_stats), so that a resumed chain continues
+# from the bits the sampler held (DECISIONS.md).
+mixed_runner <- function(defn, view, latent, kernel_config, call = caller_call()) {
+  force(call)
+  if (!is_mixed_state(latent)) {
+    abort_arg("latent", paste(
+      "is a state of beta_bernoulli() features only, but `defn` has other models;",
+      "make the state with `initialize_state(defn, view)`."), call = call)
+  }
+  hps <- tryCatch(as_mixed_feature_hps(latent$feature_hps, defn, view, call = call),
+                  error = function(e) {
+                    abort_arg("latent", sprintf("is not a valid state: its %s",
+                                                sub("^`feature_hps` ", "`feature_hps` ", conditionMessage(e))),
+                              call = call)
+                  })
+  latent$feature_hps <- hps
+  latent <- check_mixed_state_structure(latent, call = call)
+  check_state_fits_prior(latent, defn, call = call)
+  kernels <- check_kernel_config(kernel_config, defn$D, call = call)
+  check_kernels_fit_definition(kernel_config, defn, call = call)
+  check_kernels_fit_models(kernel_config, defn, call = call)
+  bb <- which(defn$models == "beta_bernoulli")
+  if (length(bb) > 0L) {
+    bb_hps <- matrix(0, defn$D, 2)
+    bb_hps[bb, ] <- t(vapply(hps[bb], function(h) c(h$alpha, h$beta), numeric(2)))
+    check_hps_in_prior_box(bb_hps, lapply(kernels, function(k) {
+      k$features <- intersect(k$features, bb)
+      k
+    }), call = call)
+  }
+  checkpoint <- state_checkpoint(latent, call = call)
+  ptr <- mixed_runner_ptr(defn, view, latent$assignments, latent$cluster_hp$alpha, hps,
+                          kernels = kernels, checkpoint = checkpoint, constant_stream = FALSE,
+                          call = call)
+  # The recount lists groups by increasing slot (group id = slot + 1).
+  o <- order(latent$groups)
+  saved <- if (is.list(latent$stats)) {
+    lapply(latent$stats, function(x) if (is.matrix(x) && nrow(x) == length(o)) x[o, , drop = FALSE] else x)
+  }
+  recount <- .Call(C_runner_block_stats, ptr)$suffstats
+  check_mixed_stats(saved, recount, call = call)
+  .Call(C_runner_set_stats, ptr, as.integer(latent$groups[o]) - 1L,
+        lapply(saved, function(x) unname(x) + 0))
+  structure(list(ptr = ptr, defn = defn, models = latent$models,
+                 kernel_config = kernel_config),
+            class = "microscopes_runner")
+}
+
+# What a hand-edited mixed state can get wrong.
+check_mixed_state_structure <- function(latent, call = caller_call()) {
+  force(call)
+  a <- latent$assignments
+  if (is.double(a) && length(a) == latent$n && !anyNA(a) && all(is.finite(a)) && all(a == round(a))) {
+    a <- as.integer(a)
+  }
+  if (!is.integer(a) || length(a) != latent$n || anyNA(a) || any(a < 1L | a > latent$n)) {
+    abort_arg("latent", sprintf(
+      "is not a valid state: its assignments must be %d group labels between 1 and %d.",
+      latent$n, latent$n), call = call)
+  }
+  if (!identical(sort(unique(a)), as.integer(sort(latent$groups)))) {
+    abort_arg("latent", "is not a valid state: its `groups` are not the labels of its assignments.",
+              call = call)
+  }
+  alpha <- latent$cluster_hp$alpha
+  if (!is.numeric(alpha) || length(alpha) != 1L || !is.finite(alpha) || alpha <= 0 ||
+      alpha > max_hyperparameter) {
+    abort_arg("latent", sprintf(
+      "is not a valid state: its CRP concentration alpha must be a number > 0 and <= %g.",
+      max_hyperparameter), call = call)
+  }
+  latent$assignments <- a
+  latent$cluster_hp$alpha <- as.double(alpha)
+  latent
 }

@@ -43,7 +43,9 @@ initialize_state <- function(defn, view, cluster_hp = list(alpha = 1),
     abort_arg("cluster_hp", "must be a list with element `alpha`, e.g. `list(alpha = 1)`.")
   }
   alpha <- check_hyperparameter(cluster_hp$alpha, "cluster_hp$alpha")
-  hps <- as_feature_hps(feature_hps, defn$D)
+  mixed <- defn_is_mixed(defn)
+  hps <- if (mixed) as_mixed_feature_hps(feature_hps, defn, view) else
+    as_feature_hps(feature_hps, defn$D)
   groups <- definition_groups(defn)
   if (is.null(assignment)) {
     assignment <- if (groups > 0L) sample_finite_mixture(defn$n, groups, alpha) else
@@ -56,7 +58,8 @@ initialize_state <- function(defn, view, cluster_hp = list(alpha = 1),
         length(unique(assignment)), groups))
     }
   }
-  new_state(view, assignment, alpha, hps, defn$models, groups)
+  if (mixed) return(new_mixed_state(defn, view, assignment, alpha, hps, groups))
+  new_state(bb_view(view, defn), assignment, alpha, hps, defn$models, groups)
 }
 
 # A partition of n rows drawn from the finite mixture's prior, by its Polya
@@ -152,7 +155,12 @@ new_state <- function(view, assignment, alpha, hps, models, groups = 0L) {
 # `partition_prior`: list(name = "crp") for a Dirichlet process mixture,
 # list(name = "dirichlet", groups = K) for a finite mixture of K groups
 # (fixed_model_definition()); states of versions 1 and 2 are CRP states.
-state_format_version <- 3L
+# Version 4 adds the states of definitions with models other than
+# beta_bernoulli() (R/state-mixed.R): `stats` (one matrix of statistics per
+# feature) and `parameters` (each feature's model parameters), feature_hps
+# a list of named lists and heads = tails = NULL; all-bb states keep the
+# fields of version 3.
+state_format_version <- 4L
 
 # The state's partition prior, for format 3 and for older states (CRP).
 partition_prior_field <- function(groups) {
@@ -348,11 +356,21 @@ check_hyperparameter <- function(x, arg, call = caller_call()) {
 #' * `get_cluster_hp()`: `list(alpha = )`, the CRP concentration; for a
 #'   finite mixture ([fixed_model_definition()]) the total concentration of
 #'   its Dirichlet(\eqn{\alpha/K}, ..., \eqn{\alpha/K}) weights.
-#' * `get_feature_hp()`: `list(alpha = , beta = )` of feature `d`.
-#' * `feature_hps()`: a D x 2 matrix with columns `alpha` and `beta`.
+#' * `get_feature_hp()`: `list(alpha = , beta = )` of feature `d`; for a
+#'   definition with other models, the named list of feature `d`'s
+#'   hyperparameters (names as in [models]).
+#' * `feature_hps()`: a D x 2 matrix with columns `alpha` and `beta`; for a
+#'   definition with other models, a list of D such named lists.
 #' * `get_suffstats()`: `list(heads = , tails = )`, the observed ones and
 #'   zeros of feature `d` in group `g` (missing entries are not counted).
-#' * `suffstats()`: an integer array `[groups, features, c("heads", "tails")]`.
+#'   For a definition with other models, the named list of feature `d`'s
+#'   statistics in group `g`: dirichlet_discrete `count_1`, ..., `count_k`;
+#'   gamma_poisson `n`, `sum`, `sum_log_factorial`; beta_negative_binomial
+#'   `n`, `sum`, `sum_log_choose`; normal_inverse_chisq `n`, `mean`, `m2`
+#'   (sum of squared deviations); beta_bernoulli `heads`, `tails`.
+#' * `suffstats()`: an integer array `[groups, features, c("heads", "tails")]`;
+#'   for a definition with other models, a list of D matrices (rows =
+#'   groups, columns = the statistics above).
 #' * `score_assignment()`: the log prior probability of the partition given
 #'   \eqn{\alpha}: under the CRP, or for a finite mixture of \eqn{K}
 #'   groups \eqn{\log[K!/(K - K_+)!\, \Gamma(\alpha)/\Gamma(n + \alpha)
@@ -429,6 +447,7 @@ check_feature_index <- function(d, D, call = caller_call()) {
 get_feature_hp <- function(s, d) {
   check_state(s, "s")
   d <- check_feature_index(d, s$D)
+  if (is_mixed_state(s)) return(s$feature_hps[[d]])
   list(alpha = unname(s$feature_hps[d, "alpha"]), beta = unname(s$feature_hps[d, "beta"]))
 }
 
@@ -445,6 +464,7 @@ get_suffstats <- function(s, g, d) {
   check_state(s, "s")
   k <- group_row(s, g)
   d <- check_feature_index(d, s$D)
+  if (is_mixed_state(s)) return(as.list(s$stats[[d]][k, ]))
   list(heads = s$heads[k, d], tails = s$tails[k, d])
 }
 
@@ -452,6 +472,7 @@ get_suffstats <- function(s, g, d) {
 #' @export
 suffstats <- function(s) {
   check_state(s, "s")
+  if (is_mixed_state(s)) return(s$stats)
   array(c(s$heads, s$tails), dim = c(length(s$groups), s$D, 2L),
         dimnames = list(s$groups, NULL, c("heads", "tails")))
 }
@@ -468,7 +489,8 @@ score_assignment <- function(s) {
 score_data <- function(s, by_feature = FALSE) {
   check_state(s, "s")
   check_flag(by_feature, "by_feature")
-  scores <- .Call(C_score_features, s$heads, s$tails, s$feature_hps)
+  scores <- if (is_mixed_state(s)) mixed_score_data(s) else
+    .Call(C_score_features, s$heads, s$tails, s$feature_hps)
   if (by_feature) scores else sum(scores)
 }
 
@@ -495,7 +517,8 @@ summary.microscopes_state <- function(object, ...) {
   structure(list(n = object$n, D = object$D, n_groups = length(object$groups),
                  group_sizes = sort(object$group_sizes, decreasing = TRUE),
                  alpha = object$cluster_hp$alpha, fixed_groups = state_groups(object),
-                 feature_hps = summary(object$feature_hps),
+                 feature_hps = if (is.matrix(object$feature_hps)) summary(object$feature_hps) else
+                   str_feature_hps(object$feature_hps),
                  log_joint = score_assignment(object) + score_data(object)),
             class = "summary.microscopes_state")
 }
@@ -514,4 +537,11 @@ print.summary.microscopes_state <- function(x, ...) {
   cat("Feature hyperparameters:\n")
   print(x$feature_hps)
   invisible(x)
+}
+
+# One line per feature of a mixed state's hyperparameters, for summary().
+str_feature_hps <- function(hps) {
+  noquote(vapply(hps, function(hp) paste(sprintf("%s = %s", names(hp),
+    vapply(hp, function(v) paste(format(v, digits = 4), collapse = " "), character(1))),
+    collapse = ", "), character(1)))
 }

@@ -11,6 +11,7 @@ SEXP C_fresh_stream(void);
 SEXP C_runners_run(SEXP pointers, SEXP niters, SEXP threads, SEXP progress);
 SEXP C_runner_latent(SEXP ptr);
 SEXP C_runner_block_stats(SEXP ptr);
+SEXP C_runner_set_stats(SEXP ptr, SEXP slots, SEXP stats);
 SEXP C_runner_trace(SEXP ptr);
 SEXP C_runner_alive(SEXP ptr);
 SEXP C_runner_iteration(SEXP ptr);
@@ -18,6 +19,8 @@ SEXP C_score_crp(SEXP sizes, SEXP n, SEXP alpha);
 SEXP C_score_partition(SEXP sizes, SEXP n, SEXP alpha, SEXP groups);
 SEXP C_sample_crp(SEXP n_rows, SEXP concentration);
 SEXP C_score_features(SEXP heads, SEXP tails, SEXP hps);
+SEXP C_score_stats(SEXP kind, SEXP hps, SEXP stats, SEXP sizes, SEXP n_levels,
+                   SEXP parameter);
 SEXP C_query_predictive(SEXP x, SEXP states, SEXP kind, SEXP draw_state,
                         SEXP state_weight, SEXP threads);
 SEXP C_query_zmatrix(SEXP labels, SEXP weights, SEXP threads);
@@ -47,6 +50,7 @@ static const R_CallMethodDef call_methods[] = {
     {"runners_run", (DL_FUNC)&C_runners_run, 4},
     {"runner_latent", (DL_FUNC)&C_runner_latent, 1},
     {"runner_block_stats", (DL_FUNC)&C_runner_block_stats, 1},
+    {"runner_set_stats", (DL_FUNC)&C_runner_set_stats, 3},
     {"runner_trace", (DL_FUNC)&C_runner_trace, 1},
     {"runner_alive", (DL_FUNC)&C_runner_alive, 1},
     {"runner_iteration", (DL_FUNC)&C_runner_iteration, 1},
@@ -54,6 +58,7 @@ static const R_CallMethodDef call_methods[] = {
     {"score_partition", (DL_FUNC)&C_score_partition, 4},
     {"sample_crp", (DL_FUNC)&C_sample_crp, 2},
     {"score_features", (DL_FUNC)&C_score_features, 3},
+    {"score_stats", (DL_FUNC)&C_score_stats, 6},
     {"query_predictive", (DL_FUNC)&C_query_predictive, 6},
     {"query_zmatrix", (DL_FUNC)&C_query_zmatrix, 3},
     {"query_ls_loss", (DL_FUNC)&C_query_ls_loss, 2},

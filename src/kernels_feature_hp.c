@@ -1,5 +1,8 @@
 #include <math.h>
+#include <stdlib.h>
+#include "alloc.h"
 #include "block_bb.h"
+#include "kernels_block_hp.h"
 #include "kernels.h"
 #include "log_sum.h"
 #include "score.h"
@@ -85,9 +88,8 @@ static void prior_bounds(const prior_t *prior, double *lower, double *upper) {
 /* The dispatch point per block kind: a kernel's features are global ids;
  * the bb features are updated here by the bb code below (its bits are
  * today's), the features of other kinds by the generic slice kernel over
- * their block (kernels_block_hp.c, kernel_slice_block_hp), which this
- * build does not have yet: such a feature is refused (R validates the
- * kernel's features against the definition first). */
+ * their block (kernels_block_hp.c, kernel_slice_block_hp), with the
+ * block's own default hyperprior (MODELS.md) and the kernel's width. */
 static int feature_is_bb(const state_t *st, int d, block_t **blk, int *j) {
     *blk = &st->blocks[st->feature_block[d]];
     *j = st->feature_local[d];
@@ -99,17 +101,39 @@ static void set_bb_hp(block_t *blk, int j, double a, double b) {
     blk->ops->set_hp(blk, j, hp);
 }
 
+/* The kernel's features of the non-bb blocks, block by block (kinds in
+ * scoring order, each block's features in the kernel's order), each
+ * block's list through the generic slice kernel. `locals`: n_features
+ * ints of scratch. */
+static int slice_other_blocks(state_t *st, const kernel_t *kernel, rng_t *rng,
+                              int *locals) {
+    const partition_view_t p = state_view(st);
+    int status = MS_OK;
+    for (int b = 0; b < st->n_blocks && status == MS_OK; b++) {
+        block_t *blk = &st->blocks[b];
+        if (blk->ops->kind == BLOCK_BETA_BERNOULLI) continue;
+        int m = 0;
+        for (int f = 0; f < kernel->n_features; f++)
+            if (st->feature_block[kernel->features[f]] == b)
+                locals[m++] = st->feature_local[kernel->features[f]];
+        if (m > 0)
+            status = kernel_slice_block_hp(blk, &p, locals, m, kernel->width,
+                                           rng);
+    }
+    return status;
+}
+
 int kernel_slice_feature_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
                             workspace_t *ws) {
     slice_options_t options = {kernel->width, FEATURE_HP_MAX_STEPS, 0, 0};
     prior_bounds(&kernel->prior, &options.lower, &options.upper);
-    int status = MS_OK;
+    int status = MS_OK, others = 0;
     for (int f = 0; f < kernel->n_features && status == MS_OK; f++) {
         block_t *blk;
         int d;
         if (!feature_is_bb(st, kernel->features[f], &blk, &d)) {
-            status = MS_ERR_UNSUPPORTED;
-            break;
+            others = 1;
+            continue;
         }
         const bb_block_t *bb = bb_of(blk);
         feature_target_t target = {&kernel->prior, ws->heads_of_feature, 0,
@@ -127,6 +151,12 @@ int kernel_slice_feature_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
                              &status);
         }
         set_bb_hp(blk, d, a, b);
+    }
+    if (status == MS_OK && others) {
+        int *locals = ms_malloc((size_t)kernel->n_features * sizeof(int));
+        status = locals ? slice_other_blocks(st, kernel, rng, locals)
+                        : MS_ERR_NOMEM;
+        free(locals);
     }
     const int rebuilt = state_rebuild_tables(st);
     return status ? status : rebuilt;

@@ -303,6 +303,11 @@ int kernel_split_merge(state_t *st, const data_t *data, const kernel_t *kernel,
                        rng_t *rng, workspace_t *ws,
                        const partition_prior_t *prior,
                        split_merge_counts_t *counts) {
+    /* A merge proposal needs the union's log marginal: a block kind
+     * without merged_log_marginal cannot take part (yet). */
+    for (int b = 0; b < st->n_blocks; b++)
+        if (st->blocks[b].ops->merged_log_marginal == NULL)
+            return MS_ERR_UNSUPPORTED;
     const size_t n = (size_t)(st->n > 0 ? st->n : 1);
     split_merge_t sm = {st, data, kernel, rng, prior, ws->log_int,
                         ms_malloc(n * sizeof(int)), ms_malloc(n), ms_malloc(n)};

@@ -1,5 +1,7 @@
 /* .Call glue for scores of a saved state (plain R list). */
 #include "r_glue.h"
+#include "blocks_from_stats.h"
+#include "status.h"
 #include "partition_prior.h"
 #include "score.h"
 
@@ -66,4 +68,68 @@ SEXP C_sample_crp(SEXP n_rows, SEXP concentration) {
     PutRNGstate();
     UNPROTECT(1);
     return labels;
+}
+
+/* Per-feature log marginals of one model kind's features of a saved
+ * state (CONTRACT.md, "Mixed states"): each feature's block is rebuilt
+ * from the saved statistics (blocks_from_stats.c), its group marginals
+ * summed over the K groups. `hps`: list of F double vectors; `stats`:
+ * list of F K x n_stats matrices; `n_levels` (dd) / `parameter` (bnb):
+ * per feature, or NULL. */
+SEXP C_score_stats(SEXP kind, SEXP hps, SEXP stats, SEXP sizes, SEXP n_levels,
+                   SEXP parameter) {
+    const int F = (int)XLENGTH(hps), K = (int)XLENGTH(sizes);
+    const int kd = Rf_asInteger(kind);
+    if (kd <= BLOCK_BETA_BERNOULLI || kd >= N_BLOCK_KINDS ||
+        TYPEOF(hps) != VECSXP || TYPEOF(stats) != VECSXP ||
+        XLENGTH(stats) != F || TYPEOF(sizes) != INTSXP ||
+        (n_levels != R_NilValue &&
+         (TYPEOF(n_levels) != INTSXP || XLENGTH(n_levels) != F)) ||
+        (parameter != R_NilValue &&
+         (TYPEOF(parameter) != REALSXP || XLENGTH(parameter) != F)))
+        Rf_error("`s` is not a valid state: its statistics do not fit its models.");
+    int *slot_sizes = (int *)R_alloc((size_t)K + 1, sizeof(int));
+    int *active = (int *)R_alloc((size_t)K + 1, sizeof(int));
+    for (int k = 0; k < K; k++) slot_sizes[k] = INTEGER(sizes)[k];
+    slot_sizes[K] = 0;
+    for (int j = 0; j < F; j++) {
+        SEXP h = VECTOR_ELT(hps, j), x = VECTOR_ELT(stats, j);
+        if (TYPEOF(h) != REALSXP || TYPEOF(x) != REALSXP || !Rf_isMatrix(x) ||
+            Rf_nrows(x) != K)
+            Rf_error("`s` is not a valid state: feature statistics must be "
+                     "%d-row numeric matrices.", K);
+    }
+    SEXP out = PROTECT(Rf_allocVector(REALSXP, F));
+    for (int j = 0; j < F; j++) {
+        SEXP h = VECTOR_ELT(hps, j), x = VECTOR_ELT(stats, j);
+        block_data_t shape = {0};
+        shape.n_features = 1;
+        shape.n_levels = n_levels == R_NilValue ? NULL : INTEGER(n_levels) + j;
+        shape.parameter = parameter == R_NilValue ? NULL : REAL(parameter) + j;
+        if (kd == BLOCK_DIRICHLET_DISCRETE &&
+            (shape.n_levels == NULL || XLENGTH(h) != shape.n_levels[0]))
+            Rf_error("`s` is not a valid state: a dirichlet_discrete() feature "
+                     "needs k alphas.");
+        const int hp_offset[2] = {0, (int)XLENGTH(h)};
+        const double *columns[1] = {REAL(x)};
+        block_t b;
+        int status = block_from_stats(&b, kd, &shape, hp_offset, REAL(h), K,
+                                      columns);
+        if (status == MS_OK && b.ops->n_stats(&b, 0) != Rf_ncols(x))
+            status = MS_ERR_NUMERIC;
+        double score = 0.0;
+        if (status == MS_OK) {
+            const partition_view_t p =
+                stats_partition_view(K, slot_sizes, active);
+            for (int k = 0; k < K; k++)
+                score += b.ops->group_log_marginal(&b, &p, k);
+        }
+        b.ops->free(&b);
+        if (status != MS_OK)
+            Rf_error("score_data(): feature statistics of kind %d could not "
+                     "be scored: %s.", kd, ms_status_message(status));
+        REAL(out)[j] = score;
+    }
+    UNPROTECT(1);
+    return out;
 }

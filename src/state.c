@@ -211,8 +211,25 @@ int state_set_assignment(state_t *st, const data_t *data,
     for (int k = 0; k < st->capacity; k++)
         if (st->size[k] > 0) activate(st, k);
     const partition_view_t p = state_view(st);
-    for (int b = 0; b < st->n_blocks; b++)
-        st->blocks[b].ops->recount(&st->blocks[b], &p);
+    for (int b = 0; b < st->n_blocks; b++) {
+        block_t *blk = &st->blocks[b];
+        if (blk->ops->recount != NULL) {
+            blk->ops->recount(blk, &p);
+            continue;
+        }
+        /* A kind without recount: the same statistics by adding the rows
+         * one at a time into cleared slots, each add seeing the size that
+         * includes the row (block.h), so the partition's sizes are rebuilt
+         * as the rows go in. */
+        for (int k = 0; k < st->capacity; k++) st->size[k] = 0;
+        for (int k = 0; k < st->capacity; k++) blk->ops->clear_slot(blk, &p, k);
+        for (int i = 0; i < st->n; i++) {
+            const int k = slot_of_row[i];
+            st->size[k]++;
+            const partition_view_t q = state_view(st);
+            blk->ops->add_row(blk, &q, i, k);
+        }
+    }
     int status = state_rebuild_tables(st);
     return status ? status : make_ghost(st);
 }

@@ -105,6 +105,10 @@ void state_merge_groups(state_t *st, const data_t *data, int into,
 }
 
 int state_needs_compaction(const state_t *st) {
+    /* Compaction only saves time: a block kind without copy_slot keeps
+     * its slots where they are. */
+    for (int b = 0; b < st->n_blocks; b++)
+        if (st->blocks[b].ops->copy_slot == NULL) return 0;
     return st->slot_span > 2 * round_up_to_block(st->n_active + 1);
 }
 
