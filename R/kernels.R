@@ -298,7 +298,9 @@ default_kernel_config <- function(defn) {
   other <- which(defn$models != "beta_bernoulli")
   feature_kernels <- c(if (length(bb) > 0L) list(slice_feature_hp_kernel(features = bb)),
                        list(slice_feature_hp_kernel(features = other, width = 1)))
-  structure(c(list(assign, split_merge_kernel(), slice_cluster_hp_kernel()), feature_kernels),
+  # Split-merge where every block has the group operations it needs.
+  split_merge <- if (blocks_support_split_merge(defn)) list(split_merge_kernel())
+  structure(c(list(assign), split_merge, list(slice_cluster_hp_kernel()), feature_kernels),
             class = "microscopes_kernel_config")
 }
 

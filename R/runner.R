@@ -470,10 +470,11 @@ check_mixed_state_structure <- function(latent, call = caller_call()) {
   if (is.double(a) && length(a) == latent$n && !anyNA(a) && all(is.finite(a)) && all(a == round(a))) {
     a <- as.integer(a)
   }
-  if (!is.integer(a) || length(a) != latent$n || anyNA(a) || any(a < 1L | a > latent$n)) {
+  # Group ids are slots + 1: at most n + 3 (src/r_runner.c, LABEL_SLACK).
+  if (!is.integer(a) || length(a) != latent$n || anyNA(a) || any(a < 1L | a > latent$n + 3L)) {
     abort_arg("latent", sprintf(
       "is not a valid state: its assignments must be %d group labels between 1 and %d.",
-      latent$n, latent$n), call = call)
+      latent$n, latent$n + 3L), call = call)
   }
   if (!identical(sort(unique(a)), as.integer(sort(latent$groups)))) {
     abort_arg("latent", "is not a valid state: its `groups` are not the labels of its assignments.",

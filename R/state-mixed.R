@@ -6,6 +6,12 @@
 # today's state exactly, also when its view comes from a data frame (the
 # view is then the packed binary view of its columns).
 
+# Whether the blocks of the definition's kinds have the ops split-merge
+# needs (block.h: merged_log_marginal, copy_slot, recount).
+blocks_support_split_merge <- function(defn) {
+  .Call(C_kinds_have_group_ops, unname(model_kind_ids[unique(defn_kinds(defn))]))
+}
+
 # Is any feature of the definition not beta-Bernoulli?
 defn_is_mixed <- function(defn) any(defn$models != "beta_bernoulli")
 
@@ -167,9 +173,10 @@ check_mixed_stats <- function(saved, recount, call = caller_call()) {
     if (!ok) break
     x <- saved[[d]]
     y <- recount[[d]]
-    ok <- is.numeric(x) && is.matrix(x) && identical(dim(x), dim(y)) && !anyNA(x)
+    ok <- is.numeric(x) && is.matrix(x) && identical(dim(x), dim(y)) && !anyNA(x) &&
+      length(colnames(x)) == ncol(x)
     if (!ok) break
-    exact <- vapply(colnames(y), integer_stat, logical(1))
+    exact <- vapply(colnames(x), integer_stat, logical(1))
     ok <- all(x[, exact] == y[, exact]) &&
       all(abs(x[, !exact] - y[, !exact]) <= 1e-7 * (abs(x[, !exact]) + abs(y[, !exact])) + 1e-9)
   }

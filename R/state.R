@@ -255,7 +255,7 @@ state_checkpoint <- function(latent, call = caller_call()) {
     ok <- is.numeric(order) && length(order) == length(latent$groups) && !anyNA(order) &&
       setequal(order, latent$groups) && !anyDuplicated(order) &&
       is.numeric(ghost) && length(ghost) == 1L && !is.na(ghost) && ghost == round(ghost) &&
-      ghost >= 1 && ghost <= latent$n + 1 && !(ghost %in% latent$groups)
+      ghost >= 1 && ghost <= latent$n + 4 && !(ghost %in% latent$groups)
     if (!ok) {
       abort_arg("latent", paste(
         "is not a valid state: its `sampler` must list its groups once each (`active_order`)",

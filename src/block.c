@@ -26,6 +26,10 @@ static const block_kind_t kinds[N_BLOCK_KINDS] = {
 static const block_ops_t unknown_ops = {
     .kind = -1, .name = "unknown", .free = block_free_common};
 
+const block_ops_t *block_kind_ops(int kind) {
+    return kind >= 0 && kind < N_BLOCK_KINDS ? kinds[kind].ops : NULL;
+}
+
 int block_kind_n_hp(int kind, const block_data_t *data, int j) {
     switch (kind) {
     case BLOCK_DIRICHLET_DISCRETE: return data->n_levels[j];

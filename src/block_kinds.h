@@ -20,4 +20,8 @@ int block_nich_setup(block_t *b, int capacity);
 /* Hyperparameters per feature of each kind (dd: its k levels). */
 int block_kind_n_hp(int kind, const block_data_t *data, int j);
 
+/* The operations table of a kind, or NULL for an unknown kind: lets the
+ * glue ask which optional ops a kind has. */
+const block_ops_t *block_kind_ops(int kind);
+
 #endif

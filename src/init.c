@@ -11,6 +11,7 @@ SEXP C_fresh_stream(void);
 SEXP C_runners_run(SEXP pointers, SEXP niters, SEXP threads, SEXP progress);
 SEXP C_runner_latent(SEXP ptr);
 SEXP C_runner_block_stats(SEXP ptr);
+SEXP C_kinds_have_group_ops(SEXP kinds);
 SEXP C_runner_set_stats(SEXP ptr, SEXP slots, SEXP stats);
 SEXP C_runner_trace(SEXP ptr);
 SEXP C_runner_alive(SEXP ptr);
@@ -50,6 +51,7 @@ static const R_CallMethodDef call_methods[] = {
     {"runners_run", (DL_FUNC)&C_runners_run, 4},
     {"runner_latent", (DL_FUNC)&C_runner_latent, 1},
     {"runner_block_stats", (DL_FUNC)&C_runner_block_stats, 1},
+    {"kinds_have_group_ops", (DL_FUNC)&C_kinds_have_group_ops, 1},
     {"runner_set_stats", (DL_FUNC)&C_runner_set_stats, 3},
     {"runner_trace", (DL_FUNC)&C_runner_trace, 1},
     {"runner_alive", (DL_FUNC)&C_runner_alive, 1},

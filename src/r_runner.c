@@ -18,6 +18,12 @@ typedef struct {
     chain_t chain;
 } runner_t;
 
+/* Group ids are slots + 1. The lowest free slot is always claimed, so with
+ * n rows at most n groups, the ghost and split-merge's two work slots are
+ * in use: a saved group id is at most n + 3 (above n when slots were not
+ * compacted, e.g. a tiny data set that once had every row alone). */
+#define LABEL_SLACK 3
+
 static void runner_finalize(SEXP ptr) {
     runner_t *runner = R_ExternalPtrAddr(ptr);
     if (runner == NULL) return;
@@ -202,11 +208,12 @@ static void checkpoint_read(SEXP checkpoint, int n, checkpoint_t *cp) {
         cp->active_order = INTEGER(order);
         cp->n_order = (int)XLENGTH(order);
         cp->ghost = list_get_int(checkpoint, "ghost", "`latent`");
-        if (cp->ghost < 1 || cp->ghost > n + 1)
-            Rf_error("`latent`: its `ghost` must lie between 1 and %d.", n + 1);
+        if (cp->ghost < 1 || cp->ghost > n + LABEL_SLACK + 1)
+            Rf_error("`latent`: its `ghost` must lie between 1 and %d.",
+                     n + LABEL_SLACK + 1);
         for (int j = 0; j < cp->n_order; j++)
             if (cp->active_order[j] == NA_INTEGER || cp->active_order[j] < 1 ||
-                cp->active_order[j] > n)
+                cp->active_order[j] > n + LABEL_SLACK)
                 Rf_error("`latent`: its `active_order` must be group ids.");
     }
 }
@@ -249,8 +256,10 @@ SEXP C_runner_new(SEXP view, SEXP assignment, SEXP alpha, SEXP hps,
     const int *labels = INTEGER(assignment);
     int max_label = 0;
     for (int i = 0; i < data.n; i++) {
-        if (labels[i] == NA_INTEGER || labels[i] < 1 || labels[i] > data.n)
-            Rf_error("`latent`: group labels must lie between 1 and %d.", data.n);
+        if (labels[i] == NA_INTEGER || labels[i] < 1 ||
+            labels[i] > data.n + LABEL_SLACK)
+            Rf_error("`latent`: group labels must lie between 1 and %d.",
+                     data.n + LABEL_SLACK);
         if (labels[i] > max_label) max_label = labels[i];
     }
     if (groups > 0) {

@@ -1,5 +1,6 @@
 /* .Call glue for scores of a saved state (plain R list). */
 #include "r_glue.h"
+#include "block_kinds.h"
 #include "blocks_from_stats.h"
 #include "status.h"
 #include "partition_prior.h"
@@ -132,4 +133,18 @@ SEXP C_score_stats(SEXP kind, SEXP hps, SEXP stats, SEXP sizes, SEXP n_levels,
     }
     UNPROTECT(1);
     return out;
+}
+
+/* Whether every listed kind has the ops split-merge and slot compaction
+ * call (copy_slot, merged_log_marginal, recount; block.h): R leaves
+ * split-merge out of default_kernel_config() otherwise. */
+SEXP C_kinds_have_group_ops(SEXP kinds) {
+    if (TYPEOF(kinds) != INTSXP) Rf_error("`kinds` must be integer kind ids.");
+    int ok = 1;
+    for (R_xlen_t j = 0; j < XLENGTH(kinds); j++) {
+        const block_ops_t *ops = block_kind_ops(INTEGER(kinds)[j]);
+        ok = ok && ops != NULL && ops->copy_slot != NULL &&
+             ops->merged_log_marginal != NULL && ops->recount != NULL;
+    }
+    return Rf_ScalarLogical(ok);
 }

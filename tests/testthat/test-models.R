@@ -282,11 +282,14 @@ test_that("pack_blocks() refuses columns that do not fit their model, naming col
                    c(1, 1, 2, NaN, 3, 3, 4, 2))
 })
 
-test_that("the samplers of this version refuse what they cannot run yet", {
+test_that("a mixed definition needs a data frame view; an all-bb data frame runs as its matrix", {
   df <- mixed_frame()
   defn <- model_definition(df, quiet = TRUE)
-  expect_snapshot(error = TRUE, initialize_state(defn, dataview(df)))
+  M <- matrix(c(TRUE, FALSE), nrow(df), defn$D)
+  expect_snapshot(error = TRUE, initialize_state(defn, dataview(M)))
   binary <- data.frame(a = c(TRUE, FALSE, TRUE), b = c(FALSE, FALSE, TRUE))
-  expect_snapshot(error = TRUE, initialize_state(model_definition(binary, quiet = TRUE),
-                                                 dataview(binary)))
+  bdefn <- model_definition(binary, quiet = TRUE)
+  s_frame <- initialize_state(bdefn, dataview(binary), assignment = c(1, 1, 2))
+  s_matrix <- initialize_state(bdefn, dataview(as.matrix(binary)), assignment = c(1, 1, 2))
+  expect_identical(s_frame, s_matrix)
 })
