@@ -1051,6 +1051,89 @@ static double log_baseline(void) {
     return best * 1e9 / 5e6;
 }
 
+
+/* ---- the partition's group-level ops: copy_slot, merged_log_marginal,
+ * recount ------------------------------------------------------------- */
+
+static void test_group_ops(int kind, rng_t *rng) {
+    const int n = 60, F = 3, capacity = 16;
+    dataset_t d = make_dataset(kind, n, F, 0.15, rng);
+    block_t b, fresh;
+    fake_t f;
+    char detail[200];
+    if (make_block(&b, &d, capacity) != MS_OK ||
+        make_block(&fresh, &d, capacity) != MS_OK) {
+        report(d.name, "group ops: init", 0, "");
+        dataset_free(&d);
+        return;
+    }
+    fake_init(&f, n, capacity);
+    for (int i = 0; i < n; i++) fake_assign(&f, &b, i, (int)rng_below(rng, 4));
+    /* merged_log_marginal(k1, k2) against the marginal of a slot holding
+     * the rows of both */
+    double worst_merge = 0;
+    for (int k1 = 0; k1 < 4; k1++)
+        for (int k2 = k1 + 1; k2 < 4; k2++) {
+            const double merged = b.ops->merged_log_marginal(&b, &f.view, k1, k2);
+            const int work = 10;
+            for (int i = 0; i < n; i++)
+                if (f.group[i] == k1 || f.group[i] == k2) {
+                    f.size[work]++;
+                    b.ops->add_row(&b, &f.view, i, work);
+                }
+            const double direct = b.ops->group_log_marginal(&b, &f.view, work);
+            const double e = fabs(merged - direct) / (1 + fabs(direct));
+            if (e > worst_merge) worst_merge = e;
+            for (int i = 0; i < n; i++)
+                if (f.group[i] == k1 || f.group[i] == k2) {
+                    f.size[work]--;
+                    b.ops->remove_row(&b, &f.view, i, work);
+                }
+            b.ops->clear_slot(&b, &f.view, work);
+        }
+    snprintf(detail, sizeof detail, "worst relative error %.2g", worst_merge);
+    report(d.name, "merged_log_marginal = marginal of the union", worst_merge < 1e-10,
+           detail);
+    /* copy_slot: slot 2 copied to free slot 7 scores every row alike */
+    b.ops->copy_slot(&b, &f.view, 2, 7);
+    double worst_copy = 0;
+    for (int i = 0; i < n; i++) {
+        if (f.group[i] == 2) continue;
+        const double e = fabs(b.ops->score_slot(&b, &f.view, i, 2) -
+                              b.ops->score_slot(&b, &f.view, i, 7));
+        if (e > worst_copy) worst_copy = e;
+    }
+    worst_copy += fabs(b.ops->group_log_marginal(&b, &f.view, 2) -
+                       b.ops->group_log_marginal(&b, &f.view, 7));
+    report(d.name, "copy_slot copies scores and marginal exactly",
+           worst_copy == 0, "");
+    b.ops->clear_slot(&b, &f.view, 7);
+    /* recount + rebuild on a fresh block equals the incremental one */
+    fresh.ops->recount(&fresh, &f.view);
+    fresh.ops->rebuild(&fresh, &f.view);
+    const char *audit = fresh.ops->check(&fresh, &f.view);
+    double worst_recount = 0;
+    for (int k = 0; k < 5; k++) {
+        const double e = fabs(fresh.ops->group_log_marginal(&fresh, &f.view, k) -
+                              b.ops->group_log_marginal(&b, &f.view, k));
+        if (e > worst_recount) worst_recount = e;
+        for (int i = 0; i < n; i++) {
+            if (f.group[i] == k) continue;
+            const double s = fabs(fresh.ops->score_slot(&fresh, &f.view, i, k) -
+                                  b.ops->score_slot(&b, &f.view, i, k));
+            if (s > worst_recount) worst_recount = s;
+        }
+    }
+    snprintf(detail, sizeof detail, "%s, worst difference %.2g",
+             audit ? audit : "audit clean", worst_recount);
+    report(d.name, "recount + rebuild = incremental counts",
+           audit == NULL && worst_recount < 1e-9, detail);
+    b.ops->free(&b);
+    fresh.ops->free(&fresh);
+    fake_free(&f);
+    dataset_free(&d);
+}
+
 int main(int argc, char **argv) {
     rng_t rng;
     rng_seed(&rng, 20240611);
@@ -1060,6 +1143,7 @@ int main(int argc, char **argv) {
     const int bench = !(argc > 1 && strcmp(argv[1], "--no-bench") == 0);
     for (int i = 0; i < 4; i++) {
         test_scores(kinds[i], &rng);
+        test_group_ops(kinds[i], &rng);
         test_allocation_failures(kinds[i], &rng);
         test_closed_form(kinds[i]);
         test_predictive(kinds[i], &rng);
