@@ -1134,6 +1134,60 @@ static void test_group_ops(int kind, rng_t *rng) {
     dataset_free(&d);
 }
 
+
+/* ---- bb's predictive ops on a block rebuilt from saved counts (no data,
+ * as queries build it) ------------------------------------------------ */
+
+static void test_bb_from_stats(rng_t *rng) {
+    const int F = 2, capacity = 8;
+    const int ids[] = {0, 1}, offsets[] = {0, 2, 4};
+    const double hp[] = {0.5, 2.0, 3.0, 1.5};
+    block_data_t data = {0};
+    data.n = 0;
+    data.n_features = F;
+    block_t b;
+    if (block_init(&b, BLOCK_BETA_BERNOULLI, &data, ids, offsets, hp,
+                   capacity) != MS_OK) {
+        report("bb", "init without data", 0, "");
+        return;
+    }
+    const double counts[] = {3, 4, 0, 7};
+    b.ops->set_stats(&b, 2, 0, counts);
+    b.ops->set_stats(&b, 2, 1, counts + 2);
+    double worst = 0;
+    for (int j = 0; j < F; j++) {
+        const double h = counts[2 * j], t = counts[2 * j + 1];
+        const double expected = (hp[2 * j] + h) / (hp[2 * j] + hp[2 * j + 1] + h + t);
+        double mean, one = 1, zero = 0;
+        b.ops->predictive_mean(&b, 2, j, &mean);
+        worst = fmax(worst, fabs(mean - expected));
+        worst = fmax(worst, fabs(exp(b.ops->log_predictive(&b, 2, j, &one)) +
+                                 exp(b.ops->log_predictive(&b, 2, j, &zero)) - 1));
+        worst = fmax(worst, fabs(exp(b.ops->log_predictive(&b, 2, j, &one)) - expected));
+        int ones = 0;
+        const int draws = 100000;
+        for (int r = 0; r < draws; r++) {
+            double x;
+            b.ops->sample_predictive(&b, 2, j, rng, &x);
+            ones += x == 1.0;
+        }
+        const double z = (ones - draws * expected) /
+                         sqrt(draws * expected * (1 - expected));
+        char detail[100];
+        snprintf(detail, sizeof detail, "feature %d: z = %.2f", j, z);
+        report("bb", "predictive draws from saved counts", fabs(z) < 4, detail);
+    }
+    const double marginal = b.ops->group_log_marginal(&b, NULL, 2);
+    const double closed = log_beta(hp[0] + 3, hp[1] + 4) - log_beta(hp[0], hp[1]) +
+                          log_beta(hp[2] + 0, hp[3] + 7) - log_beta(hp[2], hp[3]);
+    worst = fmax(worst, fabs(marginal - closed));
+    char detail[100];
+    snprintf(detail, sizeof detail, "max |error| %.2g", worst);
+    report("bb", "predictive mean, mass and marginal from saved counts",
+           worst < 1e-12, detail);
+    b.ops->free(&b);
+}
+
 int main(int argc, char **argv) {
     rng_t rng;
     rng_seed(&rng, 20240611);
@@ -1150,6 +1204,7 @@ int main(int argc, char **argv) {
         test_slice(kinds[i], &rng);
     }
     test_joint_kernel(&rng);
+    test_bb_from_stats(&rng);
     if (bench) {
         with_outliers = 0;
         printf("\nscore_all, n = 100000, F = 10, 20 groups + ghost "
