@@ -73,6 +73,7 @@ void bb_set_feature_hp(bb_block_t *bb, int d, double a, double b) {
     bb->a[d] = a;
     bb->b[d] = b;
     bb->s[d] = a + b;
+    bb->log_beta_ab[d] = log_beta(a, b);
 }
 
 /* b->hp mirrors (a, b) feature by feature; the tables read a, b, s. */
@@ -122,6 +123,9 @@ int block_bb_setup(block_t *blk, int capacity) {
 /* T(N) = sum_d log(s_d + N), the log denominator of a clean slot of size N
  * (see block_bb.h), memoised until the hyperparameters change. */
 double bb_log_denominator(bb_block_t *bb, int N) {
+    /* A block rebuilt from saved counts has no rows (n = 0) to size the
+     * memo by: its groups' sizes are taken directly. */
+    if (N > bb->n) return sum_log_shifted(bb->s, bb->D, (double)N);
     double *memo = &bb->log_denominator[N];
     if (isnan(*memo)) *memo = sum_log_shifted(bb->s, bb->D, (double)N);
     return *memo;
@@ -391,4 +395,11 @@ const block_ops_t block_bb_ops = {
     .copy_slot = bb_copy_slot,
     .merged_log_marginal = bb_merged_log_marginal,
     .recount = bb_recount,
+    .cell_size = bb_cell_size,
+    .log_predictive = bb_log_predictive,
+    .mean_size = bb_cell_size,
+    .predictive_mean = bb_predictive_mean,
+    .sample_predictive = bb_sample_predictive,
+    .hp_scale = bb_hp_scale,
+    .set_stats = bb_set_stats,
 };

@@ -73,6 +73,15 @@ typedef struct {
     int n_gathered;
 } bb_block_t;
 
+/* The predictive ops and set_stats (block_bb_predictive.c). */
+int bb_cell_size(const block_t *blk, int j);
+double bb_log_predictive(const block_t *blk, int k, int j, const double *cell);
+void bb_predictive_mean(const block_t *blk, int k, int j, double *out);
+void bb_sample_predictive(const block_t *blk, int k, int j, rng_t *rng,
+                          double *out);
+double bb_hp_scale(const block_t *blk, int j, int c);
+void bb_set_stats(block_t *blk, int k, int j, const double *in);
+
 extern const block_ops_t block_bb_ops;
 
 /* Builds the bb block's tables over the data_t at blk->data.bb, once

@@ -483,6 +483,64 @@ static double bnb_hp_scale(const block_t *b, int j, int c) {
     return 1.0;
 }
 
+/* ---- the partition's bulk and group-level operations (block.h) ---- */
+
+/* Slot compaction: the statistics and tables of `from` into `to`. */
+static void bnb_copy_slot(block_t *b, const partition_view_t *p, int from,
+                         int to) {
+    bnb_t *g = BNB(b);
+    (void)p;
+    const size_t F = b->n_features;
+    memcpy(g->count + (size_t)to * F, g->count + (size_t)from * F,
+           F * sizeof(int));
+    memcpy(g->sum + (size_t)to * F, g->sum + (size_t)from * F,
+           F * sizeof(int64_t));
+    memcpy(g->log_comb + (size_t)to * F, g->log_comb + (size_t)from * F,
+           F * sizeof(double));
+    memcpy(g->table + (size_t)to * F * BNB_TABLE,
+           g->table + (size_t)from * F * BNB_TABLE,
+           F * BNB_TABLE * sizeof(double));
+}
+
+/* The log marginal of slots k1 and k2 as one group: n, the sum and the
+ * hp-free term add. */
+static double bnb_merged_log_marginal(const block_t *b,
+                                      const partition_view_t *p, int k1,
+                                      int k2) {
+    const bnb_t *g = BNB(b);
+    (void)p;
+    double s = 0.0;
+    for (int j = 0; j < b->n_features; j++) {
+        const size_t at1 = (size_t)k1 * b->n_features + j,
+                     at2 = (size_t)k2 * b->n_features + j;
+        const int n = g->count[at1] + g->count[at2];
+        if (n == 0) continue;
+        const double sum = (double)(g->sum[at1] + g->sum[at2]);
+        s += bnb_log_marginal_core(bnb_hp(b, j), bnb_r(b, j), n, sum) + (g->log_comb[at1] + g->log_comb[at2]);
+    }
+    return s;
+}
+
+/* Every row counted into its slot, statistics only (rebuild follows). */
+static void bnb_recount(block_t *b, const partition_view_t *p) {
+    bnb_t *g = BNB(b);
+    const int F = b->n_features;
+    memset(g->count, 0, (size_t)g->capacity * F * sizeof(int));
+    memset(g->sum, 0, (size_t)g->capacity * F * sizeof(int64_t));
+    memset(g->log_comb, 0, (size_t)g->capacity * F * sizeof(double));
+    for (int i = 0; i < p->n; i++) {
+        const int k = p->group_of_row[i];
+        const int32_t *x = b->data.ivalues + (size_t)i * F;
+        for (int j = 0; j < F; j++) {
+            if (x[j] == BLOCK_INT_NA) continue;
+            const size_t at = (size_t)k * F + j;
+            g->count[at]++;
+            g->sum[at] += x[j];
+            g->log_comb[at] += bnb_row_term(g, b, j, x[j]);
+        }
+    }
+}
+
 const block_ops_t block_bnb_ops = {
     .kind = BLOCK_BETA_NEGATIVE_BINOMIAL,
     .name = "bnb",
@@ -511,6 +569,9 @@ const block_ops_t block_bnb_ops = {
     .sample_predictive = bnb_sample_predictive,
     .hp_scale = bnb_hp_scale,
     .set_stats = bnb_set_stats,
+    .copy_slot = bnb_copy_slot,
+    .merged_log_marginal = bnb_merged_log_marginal,
+    .recount = bnb_recount,
 };
 
 int block_bnb_setup(block_t *b, int capacity) {

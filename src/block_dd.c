@@ -9,6 +9,7 @@
  * feature: a score is two look-ups, a move two logs per feature. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include "alloc.h"
 #include "block_kinds.h"
 #include "block_util.h"
@@ -388,6 +389,70 @@ static double dd_hp_scale(const block_t *b, int j, int c) {
     return 1.0;
 }
 
+/* ---- the partition's bulk and group-level operations (block.h) ---- */
+
+/* Slot compaction: the statistics and tables of `from` into `to`. */
+static void dd_copy_slot(block_t *b, const partition_view_t *p, int from,
+                         int to) {
+    dd_t *g = DD(b);
+    (void)p;
+    const size_t L = g->n_levels_total, F = b->n_features;
+    memcpy(g->level_count + (size_t)to * L, g->level_count + (size_t)from * L,
+           L * sizeof(int));
+    memcpy(g->log_num + (size_t)to * L, g->log_num + (size_t)from * L,
+           L * sizeof(double));
+    memcpy(g->count + (size_t)to * F, g->count + (size_t)from * F,
+           F * sizeof(int));
+    memcpy(g->log_den + (size_t)to * F, g->log_den + (size_t)from * F,
+           F * sizeof(double));
+}
+
+/* The log marginal of slots k1 and k2 as one group: the level counts add. */
+static double dd_merged_log_marginal(const block_t *b,
+                                     const partition_view_t *p, int k1,
+                                     int k2) {
+    const dd_t *g = DD(b);
+    (void)p;
+    double s = 0.0;
+    for (int j = 0; j < b->n_features; j++) {
+        const size_t at1 = (size_t)k1 * b->n_features + j,
+                     at2 = (size_t)k2 * b->n_features + j;
+        const int n = g->count[at1] + g->count[at2];
+        if (n == 0) continue;
+        const int *c1 = g->level_count + (size_t)k1 * g->n_levels_total +
+                        g->level_offset[j];
+        const int *c2 = g->level_count + (size_t)k2 * g->n_levels_total +
+                        g->level_offset[j];
+        const double *alphas = dd_hp(b, j);
+        double t = log_gamma(g->alpha_sum[j]) - log_gamma(g->alpha_sum[j] + n);
+        for (int l = 0; l < dd_k(b, j); l++) {
+            const int c = c1[l] + c2[l];
+            if (c > 0) t += log_gamma(alphas[l] + c) - log_gamma(alphas[l]);
+        }
+        s += t;
+    }
+    return s;
+}
+
+/* Every row counted into its slot, statistics only (rebuild follows). */
+static void dd_recount(block_t *b, const partition_view_t *p) {
+    dd_t *g = DD(b);
+    const int F = b->n_features;
+    memset(g->level_count, 0,
+           (size_t)g->capacity * g->n_levels_total * sizeof(int));
+    memset(g->count, 0, (size_t)g->capacity * F * sizeof(int));
+    for (int i = 0; i < p->n; i++) {
+        const int k = p->group_of_row[i];
+        const int32_t *x = b->data.ivalues + (size_t)i * F;
+        for (int j = 0; j < F; j++) {
+            if (x[j] == BLOCK_INT_NA) continue;
+            g->level_count[(size_t)k * g->n_levels_total + g->level_offset[j] +
+                           x[j]]++;
+            g->count[(size_t)k * F + j]++;
+        }
+    }
+}
+
 const block_ops_t block_dd_ops = {
     .kind = BLOCK_DIRICHLET_DISCRETE,
     .name = "dd",
@@ -416,6 +481,9 @@ const block_ops_t block_dd_ops = {
     .sample_predictive = dd_sample_predictive,
     .hp_scale = dd_hp_scale,
     .set_stats = dd_set_stats,
+    .copy_slot = dd_copy_slot,
+    .merged_log_marginal = dd_merged_log_marginal,
+    .recount = dd_recount,
 };
 
 int block_dd_setup(block_t *b, int capacity) {

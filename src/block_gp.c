@@ -445,6 +445,64 @@ static double gp_hp_scale(const block_t *b, int j, int c) {
     return 1.0;
 }
 
+/* ---- the partition's bulk and group-level operations (block.h) ---- */
+
+/* Slot compaction: the statistics and tables of `from` into `to`. */
+static void gp_copy_slot(block_t *b, const partition_view_t *p, int from,
+                         int to) {
+    gp_t *g = GP(b);
+    (void)p;
+    const size_t F = b->n_features;
+    memcpy(g->count + (size_t)to * F, g->count + (size_t)from * F,
+           F * sizeof(int));
+    memcpy(g->sum + (size_t)to * F, g->sum + (size_t)from * F,
+           F * sizeof(int64_t));
+    memcpy(g->log_fact + (size_t)to * F, g->log_fact + (size_t)from * F,
+           F * sizeof(double));
+    memcpy(g->table + (size_t)to * F * GP_TABLE,
+           g->table + (size_t)from * F * GP_TABLE,
+           F * GP_TABLE * sizeof(double));
+}
+
+/* The log marginal of slots k1 and k2 as one group: n, the sum and the
+ * hp-free term add. */
+static double gp_merged_log_marginal(const block_t *b,
+                                      const partition_view_t *p, int k1,
+                                      int k2) {
+    const gp_t *g = GP(b);
+    (void)p;
+    double s = 0.0;
+    for (int j = 0; j < b->n_features; j++) {
+        const size_t at1 = (size_t)k1 * b->n_features + j,
+                     at2 = (size_t)k2 * b->n_features + j;
+        const int n = g->count[at1] + g->count[at2];
+        if (n == 0) continue;
+        const double sum = (double)(g->sum[at1] + g->sum[at2]);
+        s += gp_log_marginal_core(gp_hp(b, j), n, sum) - (g->log_fact[at1] + g->log_fact[at2]);
+    }
+    return s;
+}
+
+/* Every row counted into its slot, statistics only (rebuild follows). */
+static void gp_recount(block_t *b, const partition_view_t *p) {
+    gp_t *g = GP(b);
+    const int F = b->n_features;
+    memset(g->count, 0, (size_t)g->capacity * F * sizeof(int));
+    memset(g->sum, 0, (size_t)g->capacity * F * sizeof(int64_t));
+    memset(g->log_fact, 0, (size_t)g->capacity * F * sizeof(double));
+    for (int i = 0; i < p->n; i++) {
+        const int k = p->group_of_row[i];
+        const int32_t *x = b->data.ivalues + (size_t)i * F;
+        for (int j = 0; j < F; j++) {
+            if (x[j] == BLOCK_INT_NA) continue;
+            const size_t at = (size_t)k * F + j;
+            g->count[at]++;
+            g->sum[at] += x[j];
+            g->log_fact[at] += block_log_factorial(x[j]);
+        }
+    }
+}
+
 const block_ops_t block_gp_ops = {
     .kind = BLOCK_GAMMA_POISSON,
     .name = "gp",
@@ -473,6 +531,9 @@ const block_ops_t block_gp_ops = {
     .sample_predictive = gp_sample_predictive,
     .hp_scale = gp_hp_scale,
     .set_stats = gp_set_stats,
+    .copy_slot = gp_copy_slot,
+    .merged_log_marginal = gp_merged_log_marginal,
+    .recount = gp_recount,
 };
 
 int block_gp_setup(block_t *b, int capacity) {

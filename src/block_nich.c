@@ -507,6 +507,66 @@ static double nich_hp_scale(const block_t *b, int j, int c) {
     return NICH(b)->scale[j];
 }
 
+/* ---- the partition's bulk and group-level operations (block.h) ---- */
+
+/* Slot compaction: the statistics and tables of `from` into `to`. */
+static void nich_copy_slot(block_t *b, const partition_view_t *p, int from,
+                           int to) {
+    nich_t *g = NICH(b);
+    (void)p;
+    const size_t F = b->n_features;
+    memcpy(g->count + (size_t)to * F, g->count + (size_t)from * F,
+           F * sizeof(int));
+    memcpy(g->mean + (size_t)to * F, g->mean + (size_t)from * F,
+           F * sizeof(double));
+    memcpy(g->m2 + (size_t)to * F, g->m2 + (size_t)from * F,
+           F * sizeof(double));
+    memcpy(g->table + (size_t)to * F * NICH_TABLE,
+           g->table + (size_t)from * F * NICH_TABLE,
+           F * NICH_TABLE * sizeof(double));
+}
+
+/* The log marginal of slots k1 and k2 as one group, their (n, mean, M2)
+ * pooled by Chan, Golub and LeVeque's (1979) pairwise update:
+ * M2 = M2_1 + M2_2 + delta^2 n_1 n_2 / n, delta = mean_2 - mean_1. */
+static double nich_merged_log_marginal(const block_t *b,
+                                       const partition_view_t *p, int k1,
+                                       int k2) {
+    const nich_t *g = NICH(b);
+    (void)p;
+    double s = 0.0;
+    for (int j = 0; j < b->n_features; j++) {
+        const size_t at1 = (size_t)k1 * b->n_features + j,
+                     at2 = (size_t)k2 * b->n_features + j;
+        const double n1 = g->count[at1], n2 = g->count[at2], n = n1 + n2;
+        if (n == 0) continue;
+        const double delta = g->mean[at2] - g->mean[at1];
+        const double mean = g->mean[at1] + delta * n2 / n;
+        const double m2 = g->m2[at1] + g->m2[at2] + delta * delta * n1 * n2 / n;
+        s += nich_log_marginal(nich_hp(b, j), n, mean, m2);
+    }
+    return s;
+}
+
+/* Every row counted into its slot, statistics only (rebuild follows), by
+ * the same Welford additions as add_row. */
+static void nich_recount(block_t *b, const partition_view_t *p) {
+    nich_t *g = NICH(b);
+    const int F = b->n_features;
+    memset(g->count, 0, (size_t)g->capacity * F * sizeof(int));
+    memset(g->mean, 0, (size_t)g->capacity * F * sizeof(double));
+    memset(g->m2, 0, (size_t)g->capacity * F * sizeof(double));
+    for (int i = 0; i < p->n; i++) {
+        const int k = p->group_of_row[i];
+        const double *x = b->data.dvalues + (size_t)i * F;
+        for (int j = 0; j < F; j++) {
+            if (isnan(x[j])) continue;
+            const size_t at = (size_t)k * F + j;
+            welford_add(&g->count[at], &g->mean[at], &g->m2[at], x[j]);
+        }
+    }
+}
+
 const block_ops_t block_nich_ops = {
     .kind = BLOCK_NORMAL_INVERSE_CHISQ,
     .name = "nich",
@@ -535,6 +595,9 @@ const block_ops_t block_nich_ops = {
     .sample_predictive = nich_sample_predictive,
     .hp_scale = nich_hp_scale,
     .set_stats = nich_set_stats,
+    .copy_slot = nich_copy_slot,
+    .merged_log_marginal = nich_merged_log_marginal,
+    .recount = nich_recount,
 };
 
 int block_nich_setup(block_t *b, int capacity) {

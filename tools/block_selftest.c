@@ -1051,6 +1051,143 @@ static double log_baseline(void) {
     return best * 1e9 / 5e6;
 }
 
+
+/* ---- the partition's group-level ops: copy_slot, merged_log_marginal,
+ * recount ------------------------------------------------------------- */
+
+static void test_group_ops(int kind, rng_t *rng) {
+    const int n = 60, F = 3, capacity = 16;
+    dataset_t d = make_dataset(kind, n, F, 0.15, rng);
+    block_t b, fresh;
+    fake_t f;
+    char detail[200];
+    if (make_block(&b, &d, capacity) != MS_OK ||
+        make_block(&fresh, &d, capacity) != MS_OK) {
+        report(d.name, "group ops: init", 0, "");
+        dataset_free(&d);
+        return;
+    }
+    fake_init(&f, n, capacity);
+    for (int i = 0; i < n; i++) fake_assign(&f, &b, i, (int)rng_below(rng, 4));
+    /* merged_log_marginal(k1, k2) against the marginal of a slot holding
+     * the rows of both */
+    double worst_merge = 0;
+    for (int k1 = 0; k1 < 4; k1++)
+        for (int k2 = k1 + 1; k2 < 4; k2++) {
+            const double merged = b.ops->merged_log_marginal(&b, &f.view, k1, k2);
+            const int work = 10;
+            for (int i = 0; i < n; i++)
+                if (f.group[i] == k1 || f.group[i] == k2) {
+                    f.size[work]++;
+                    b.ops->add_row(&b, &f.view, i, work);
+                }
+            const double direct = b.ops->group_log_marginal(&b, &f.view, work);
+            const double e = fabs(merged - direct) / (1 + fabs(direct));
+            if (e > worst_merge) worst_merge = e;
+            for (int i = 0; i < n; i++)
+                if (f.group[i] == k1 || f.group[i] == k2) {
+                    f.size[work]--;
+                    b.ops->remove_row(&b, &f.view, i, work);
+                }
+            b.ops->clear_slot(&b, &f.view, work);
+        }
+    snprintf(detail, sizeof detail, "worst relative error %.2g", worst_merge);
+    report(d.name, "merged_log_marginal = marginal of the union", worst_merge < 1e-10,
+           detail);
+    /* copy_slot: slot 2 copied to free slot 7 scores every row alike */
+    b.ops->copy_slot(&b, &f.view, 2, 7);
+    double worst_copy = 0;
+    for (int i = 0; i < n; i++) {
+        if (f.group[i] == 2) continue;
+        const double e = fabs(b.ops->score_slot(&b, &f.view, i, 2) -
+                              b.ops->score_slot(&b, &f.view, i, 7));
+        if (e > worst_copy) worst_copy = e;
+    }
+    worst_copy += fabs(b.ops->group_log_marginal(&b, &f.view, 2) -
+                       b.ops->group_log_marginal(&b, &f.view, 7));
+    report(d.name, "copy_slot copies scores and marginal exactly",
+           worst_copy == 0, "");
+    b.ops->clear_slot(&b, &f.view, 7);
+    /* recount + rebuild on a fresh block equals the incremental one */
+    fresh.ops->recount(&fresh, &f.view);
+    fresh.ops->rebuild(&fresh, &f.view);
+    const char *audit = fresh.ops->check(&fresh, &f.view);
+    double worst_recount = 0;
+    for (int k = 0; k < 5; k++) {
+        const double e = fabs(fresh.ops->group_log_marginal(&fresh, &f.view, k) -
+                              b.ops->group_log_marginal(&b, &f.view, k));
+        if (e > worst_recount) worst_recount = e;
+        for (int i = 0; i < n; i++) {
+            if (f.group[i] == k) continue;
+            const double s = fabs(fresh.ops->score_slot(&fresh, &f.view, i, k) -
+                                  b.ops->score_slot(&b, &f.view, i, k));
+            if (s > worst_recount) worst_recount = s;
+        }
+    }
+    snprintf(detail, sizeof detail, "%s, worst difference %.2g",
+             audit ? audit : "audit clean", worst_recount);
+    report(d.name, "recount + rebuild = incremental counts",
+           audit == NULL && worst_recount < 1e-9, detail);
+    b.ops->free(&b);
+    fresh.ops->free(&fresh);
+    fake_free(&f);
+    dataset_free(&d);
+}
+
+
+/* ---- bb's predictive ops on a block rebuilt from saved counts (no data,
+ * as queries build it) ------------------------------------------------ */
+
+static void test_bb_from_stats(rng_t *rng) {
+    const int F = 2, capacity = 8;
+    const int ids[] = {0, 1}, offsets[] = {0, 2, 4};
+    const double hp[] = {0.5, 2.0, 3.0, 1.5};
+    block_data_t data = {0};
+    data.n = 0;
+    data.n_features = F;
+    block_t b;
+    if (block_init(&b, BLOCK_BETA_BERNOULLI, &data, ids, offsets, hp,
+                   capacity) != MS_OK) {
+        report("bb", "init without data", 0, "");
+        return;
+    }
+    const double counts[] = {3, 4, 0, 7};
+    b.ops->set_stats(&b, 2, 0, counts);
+    b.ops->set_stats(&b, 2, 1, counts + 2);
+    double worst = 0;
+    for (int j = 0; j < F; j++) {
+        const double h = counts[2 * j], t = counts[2 * j + 1];
+        const double expected = (hp[2 * j] + h) / (hp[2 * j] + hp[2 * j + 1] + h + t);
+        double mean, one = 1, zero = 0;
+        b.ops->predictive_mean(&b, 2, j, &mean);
+        worst = fmax(worst, fabs(mean - expected));
+        worst = fmax(worst, fabs(exp(b.ops->log_predictive(&b, 2, j, &one)) +
+                                 exp(b.ops->log_predictive(&b, 2, j, &zero)) - 1));
+        worst = fmax(worst, fabs(exp(b.ops->log_predictive(&b, 2, j, &one)) - expected));
+        int ones = 0;
+        const int draws = 100000;
+        for (int r = 0; r < draws; r++) {
+            double x;
+            b.ops->sample_predictive(&b, 2, j, rng, &x);
+            ones += x == 1.0;
+        }
+        const double z = (ones - draws * expected) /
+                         sqrt(draws * expected * (1 - expected));
+        char detail[100];
+        snprintf(detail, sizeof detail, "feature %d: z = %.2f", j, z);
+        report("bb", "predictive draws from saved counts", fabs(z) < 4, detail);
+    }
+    const double marginal = b.ops->group_log_marginal(&b, NULL, 2);
+    const double closed = log_beta(hp[0] + 3, hp[1] + 4) - log_beta(hp[0], hp[1]) +
+                          log_beta(hp[2] + 0, hp[3] + 7) - log_beta(hp[2], hp[3]);
+    worst = fmax(worst, fabs(marginal - closed));
+    char detail[100];
+    snprintf(detail, sizeof detail, "max |error| %.2g", worst);
+    report("bb", "predictive mean, mass and marginal from saved counts",
+           worst < 1e-12, detail);
+    b.ops->free(&b);
+}
+
 int main(int argc, char **argv) {
     rng_t rng;
     rng_seed(&rng, 20240611);
@@ -1060,12 +1197,14 @@ int main(int argc, char **argv) {
     const int bench = !(argc > 1 && strcmp(argv[1], "--no-bench") == 0);
     for (int i = 0; i < 4; i++) {
         test_scores(kinds[i], &rng);
+        test_group_ops(kinds[i], &rng);
         test_allocation_failures(kinds[i], &rng);
         test_closed_form(kinds[i]);
         test_predictive(kinds[i], &rng);
         test_slice(kinds[i], &rng);
     }
     test_joint_kernel(&rng);
+    test_bb_from_stats(&rng);
     if (bench) {
         with_outliers = 0;
         printf("\nscore_all, n = 100000, F = 10, 20 groups + ghost "

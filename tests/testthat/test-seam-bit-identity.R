@@ -54,9 +54,22 @@ test_that("bb-only chains are those of the build before the seam, to the bit", {
   new <- run_with(dirname(system.file(package = "microscopes")))
   expect_identical(names(new), names(old))
   expect_length(old, 12)
+  # The saved-state format gained fields since (format 3: the partition
+  # prior); they say what the state is, not where the chain went.
+  strip <- function(state) {
+    state[c("partition_prior", "format_version")] <- NULL
+    state
+  }
   for (case in names(old)) {
     # Everything: assignments with their group ids, counts, hyperparameters,
     # the stream, the active order and the ghost; traces and scores.
-    expect_identical(new[[case]], old[[case]], label = case)
+    for (side in c("new", "old")) {
+      x <- get(side)[[case]]
+      x$latents <- lapply(x$latents, strip)
+      x$resumed <- strip(x$resumed)
+      assign(paste0(side, "_case"), x)
+    }
+    expect_identical(new_case, old_case, label = case)
+    expect_identical(new[[case]]$latents[[1]]$partition_prior, list(name = "crp"))
   }
 })
