@@ -18,7 +18,11 @@
 #' @param cluster_hp `list(alpha = )`, the CRP concentration (> 0).
 #' @param feature_hps `NULL` for \eqn{a = b = 1} everywhere, a list with one
 #'   `list(alpha = , beta = )` per feature, or a D x 2 matrix of
-#'   \eqn{(a, b)} by row.
+#'   \eqn{(a, b)} by row. For a definition with other models than
+#'   [beta_bernoulli()] (a data frame view), `NULL` for each model's
+#'   defaults set from its column (see [models]) or a list of D named
+#'   lists with each model's hyperparameters (names as in [models]; a
+#'   `dirichlet_discrete(k)` feature's `alphas` of length k).
 #' @param assignment `NULL` for a draw from the prior, or an integer vector
 #'   of group labels, one per row. Labels between 1 and n are kept as group
 #'   ids; other labels are renumbered 1, 2, ... in sorted order. For a

@@ -125,23 +125,35 @@ test_that("bad feature_hps of mixed definitions are errors naming the argument",
   })
 })
 
-test_that("the assign kernel samples the exact partition posterior of each model and of a mix", {
+configs <- list(assign = list(assign_kernel()),
+                split_merge = list(assign_kernel(), split_merge_kernel(proposals = 5)))
+
+test_that("assign (and assign + split-merge) sample the exact partition posterior of each model and of a mix", {
   skip_on_cran()
   set.seed(2024)
-  for (name in names(mixed_cases())) {
+  for (config in names(configs)) for (name in names(mixed_cases())) {
     case <- mixed_cases()[[name]]
     exact <- exact_partition_posterior_mixed(case$data, case$models, case$hps, alpha = 1)
-    keys <- mixed_partition_draws(case, list(assign_kernel()))
+    keys <- mixed_partition_draws(case, configs[[config]])
     test <- mixed_chisq(keys, exact)
-    expect_gt(test$p_value, 1e-3, label = sprintf("%s: chi-square p-value (statistic %.1f on %d df)",
-                                                 name, test$statistic, test$df))
+    if (nzchar(Sys.getenv("MICROSCOPES_REPORT"))) {
+      message(sprintf("%s / %s: statistic %.1f on %d df, p = %.3g", config, name,
+                      test$statistic, test$df, test$p_value))
+    }
+    expect_gt(test$p_value, 1e-3, label = sprintf("%s / %s: chi-square p-value (statistic %.1f on %d df)",
+                                                 config, name, test$statistic, test$df))
     # A deliberately wrong model: the same draws against the posterior
     # under other hyperparameters must fail.
     wrong <- lapply(case$hps, function(hp) lapply(hp, function(v) v * 4))
     if (name %in% c("nich", "mixed")) wrong[[length(wrong)]]$mu <- 1.5
     wrong_exact <- exact_partition_posterior_mixed(case$data, case$models, wrong, alpha = 1)
     wrong_test <- mixed_chisq(keys, wrong_exact)
-    expect_lt(wrong_test$p_value, 1e-6, label = sprintf("%s with wrong hyperparameters", name))
+    if (nzchar(Sys.getenv("MICROSCOPES_REPORT"))) {
+      message(sprintf("  wrong hyperparameters: statistic %.1f, p = %.3g", wrong_test$statistic,
+                      wrong_test$p_value))
+    }
+    expect_lt(wrong_test$p_value, 1e-6, label = sprintf("%s / %s with wrong hyperparameters",
+                                                        config, name))
   }
 })
 
@@ -207,6 +219,10 @@ test_that("the slice kernel of a model's hyperparameters samples their posterior
   for (c in 1:2) {
     grid <- if (c == 1) u else v
     ok <- bin_test(draws[, , c], grid, exact[[c]])
+    if (nzchar(Sys.getenv("MICROSCOPES_REPORT"))) {
+      message(sprintf("gp coordinate %d: statistic %.1f, p = %.3g; tempered: %.1f", c,
+                      ok$statistic, ok$p_value, bin_test(draws[, , c], grid, tempered[[c]])$statistic))
+    }
     expect_gt(ok$p_value, 1e-3, label = sprintf("coordinate %d: p-value (statistic %.1f)", c, ok$statistic))
     bad <- bin_test(draws[, , c], grid, tempered[[c]])
     expect_lt(bad$p_value, 1e-4, label = sprintf("coordinate %d against a tempered target", c))
