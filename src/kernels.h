@@ -56,6 +56,8 @@ typedef struct {
     int method;             /* split-merge: SPLIT_MERGE_* */
     int launch_scans;       /* split-merge, restricted Gibbs */
     int test_drop_proposal; /* tests only: 1 drops the q terms, 2 the pair's */
+    int threads;            /* slice_feature_hp: threads inside the chain
+                             * (results do not depend on it); <= 1: one */
 } kernel_t;
 
 /* Split-merge proposals and acceptances of the current iteration. */

