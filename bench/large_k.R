@@ -16,8 +16,9 @@
 # Reported per chain-iteration: process CPU seconds (user + system) during
 # run(), each kernel's wall seconds (kernel_seconds()) and share, and
 # nanoseconds per row-group pair (CPU / (n K)). BENCH_THREADS (default 1)
-# sets the within-chain threads (options(microscopes.chain_threads), for
-# builds that have it). BENCH_TARGET_K picks another cached state
+# sets the threads inside the chain (the slice_feature_hp kernel's internal
+# `threads` element; with more than one, CPU sums the threads, so compare
+# wall and the kernel's seconds). BENCH_TARGET_K picks another cached state
 # (large_k_state(target_K = ): 160 gives K = 170, 380 gives about 305).
 # Load: the load average is printed before and after; the machine is shared.
 
@@ -36,9 +37,14 @@ if (child) {
   source(file.path(script_dir(), "large_k_state.R"))
   mnist <- large_k_mnist()
   s <- large_k_state(mnist, target_K = target_K, verbose = FALSE)
-  options(microscopes.chain_threads = threads)
   configs <- list(gibbs_hp = gibbs_hp_config(),
                   default = microscopes::default_kernel_config(mnist$defn))
+  # Threads inside the chain: the internal `threads` element of the
+  # slice_feature_hp kernel (builds before issue 15 ignore it).
+  hp_kind <- microscopes:::kernel_kinds[["slice_feature_hp"]]
+  for (name in names(configs)) for (i in seq_along(configs[[name]])) {
+    if (identical(configs[[name]][[i]]$kind, hp_kind)) configs[[name]][[i]]$threads <- threads
+  }
   for (name in names(configs)) {
     r <- runner(mnist$defn, mnist$view, s, configs[[name]])
     gc()
@@ -57,14 +63,19 @@ if (child) {
 }
 
 libs <- strsplit(Sys.getenv("BENCH_LIBS", .libPaths()[1]), ",")[[1]]
+# BENCH_THREAD_PAIR=1: one build (the first of BENCH_LIBS) on 1 and on 2
+# threads inside the chain, interleaved, as if two builds.
+if (Sys.getenv("BENCH_THREAD_PAIR") == "1") libs <- c(paste0(libs[1], "#1"), paste0(libs[1], "#2"))
 reps <- as.integer(Sys.getenv("BENCH_REPS", "5"))
 load_avg <- function() tryCatch(readLines("/proc/loadavg"), error = function(e) "?")
 cat(sprintf("load average before: %s\n", load_avg()))
 rows <- list()
 for (rep in seq_len(reps)) {
   for (lib in libs) {
+    lib_dir <- sub("#.*$", "", lib)
+    th <- if (grepl("#", lib)) sub("^.*#", "", lib) else as.character(threads)
     out <- system2("Rscript", c(file.path(script_dir(), "large_k.R")), stdout = TRUE,
-                   env = c(sprintf("R_LIBS=%s", lib), "BENCH_CHILD=1"))
+                   env = c(sprintf("R_LIBS=%s", lib_dir), "BENCH_CHILD=1", sprintf("BENCH_THREADS=%s", th)))
     res <- grep("^RESULT", out, value = TRUE)
     if (!length(res)) stop("child failed: ", paste(out, collapse = "\n"))
     for (line in res) {
