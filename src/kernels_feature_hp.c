@@ -10,8 +10,9 @@
 #include "slice.h"
 #include "status.h"
 
-/* Stepping-out limit (Neal's m): with the default width 0.1 one update can
- * move a hyperparameter by up to 10 units. The limit is a trade: the
+/* Stepping-out limit (Neal's m): with the default width 2 (R's
+ * slice_feature_hp_kernel()) one update can move a hyperparameter by up to
+ * 200 units. The limit is a trade: the
  * posterior of b for a blank MNIST pixel has a tail like b^(-5/2), and
  * m = 1000 made the seed job's hyperparameter kernel 4x slower, while a
  * wide posterior (tiny data sets) is still reached over several updates,
