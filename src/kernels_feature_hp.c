@@ -21,12 +21,18 @@
  * partition posterior; not kept.) */
 #define FEATURE_HP_MAX_STEPS 100
 
+/* One feature's counts over the active groups, as log_rising_sum_grouped
+ * takes them: the small ones in group order, the distinct large ones (in
+ * order of first appearance) with their multiplicities. */
+typedef struct {
+    int *small, *large, *multiplicity;
+    int n_small, n_large;
+} count_list_t;
+
 typedef struct {
     const prior_t *prior;
-    const int *moving_counts;   /* heads (slicing a) or tails (slicing b) */
-    int n_moving;               /* of the groups where that count is > 0 */
-    const int *totals;          /* heads + tails of the groups where > 0 */
-    int n_totals;
+    const count_list_t *moving;  /* heads (slicing a) or tails (slicing b) */
+    const count_list_t *totals;  /* heads + tails */
     double fixed;               /* the hyperparameter held fixed */
     int moving_b;               /* 0: slice over a; 1: over b */
 } feature_target_t;
@@ -54,33 +60,51 @@ static double feature_log_density(double x, void *context) {
     const double a = t->moving_b ? t->fixed : x, b = t->moving_b ? x : t->fixed;
     const double log_prior = feature_prior(t->prior, a, b);
     if (!isfinite(log_prior)) return -INFINITY;
-    return log_prior + log_rising_sum(x, t->moving_counts, t->n_moving) -
-           log_rising_sum(a + b, t->totals, t->n_totals);
+    const count_list_t *m = t->moving, *n = t->totals;
+    return log_prior +
+           log_rising_sum_grouped(x, m->small, m->n_small, m->large,
+                                  m->multiplicity, m->n_large) -
+           log_rising_sum_grouped(a + b, n->small, n->n_small, n->large,
+                                  n->multiplicity, n->n_large);
 }
 
-/* Copies the nonzero counts of the bb block's feature d over the active
- * groups into contiguous arrays, in one pass over the slots (each slot's
- * entry of feature d lies D ints from the next): heads, tails and observed
- * = heads + tails, so that the slice sampler's many evaluations read them
- * without striding. */
-typedef struct {
-    int *heads, *tails, *totals;
-    int n_heads, n_tails, n_totals;
-} gathered_t;
+/* Appends count c > 0 to a list; `position` (n + 1 entries, -1 where a
+ * value is not in the list) finds a large value already there. */
+static void count_list_add(count_list_t *list, int *position, int c) {
+    if (c <= LOG_RISING_SMALL_MAX) {
+        list->small[list->n_small++] = c;
+    } else if (position[c] >= 0) {
+        list->multiplicity[position[c]]++;
+    } else {
+        position[c] = list->n_large;
+        list->large[list->n_large] = c;
+        list->multiplicity[list->n_large++] = 1;
+    }
+}
 
-static void gather_nonzero(const state_t *st, const bb_block_t *bb, int d,
-                           gathered_t *g) {
-    int nh = 0, nt = 0, nm = 0;
+static void count_list_reset_positions(const count_list_t *list,
+                                       int *position) {
+    for (int k = 0; k < list->n_large; k++) position[list->large[k]] = -1;
+}
+
+/* One pass over the active slots (each slot's entry of feature d lies D
+ * ints from the next) fills the three lists of the bb block's feature d:
+ * heads, tails and observed = heads + tails, zero counts left out. The
+ * slice sampler's evaluations then read them contiguously, and a large
+ * count shared by several groups (group sizes, in the totals of a feature
+ * without missing entries) costs one log Gamma per evaluation. `position`
+ * is -1 everywhere before and after. */
+static void gather_counts(const state_t *st, const bb_block_t *bb, int d,
+                          count_list_t lists[3], int *position[3]) {
+    for (int l = 0; l < 3; l++) lists[l].n_small = lists[l].n_large = 0;
     for (int j = 0; j < st->n_active; j++) {
         const size_t at = (size_t)st->active[j] * bb->D + d;
         const int h = bb->heads[at], t = bb->tails[at];
-        if (h > 0) g->heads[nh++] = h;
-        if (t > 0) g->tails[nt++] = t;
-        if (h + t > 0) g->totals[nm++] = h + t;
+        if (h > 0) count_list_add(&lists[0], position[0], h);
+        if (t > 0) count_list_add(&lists[1], position[1], t);
+        if (h + t > 0) count_list_add(&lists[2], position[2], h + t);
     }
-    g->n_heads = nh;
-    g->n_tails = nt;
-    g->n_totals = nm;
+    for (int l = 0; l < 3; l++) count_list_reset_positions(&lists[l], position[l]);
 }
 
 static void prior_bounds(const prior_t *prior, double *lower, double *upper) {
@@ -123,7 +147,7 @@ typedef struct {
     const kernel_t *kernel;
     slice_options_t options;
     uint64_t master;
-    int *scratch;       /* 3 (n + 1) ints per thread */
+    int *scratch;       /* scratch_stride ints per thread */
     size_t scratch_stride;
 } feature_hp_run_t;
 
@@ -137,21 +161,28 @@ static int update_one_feature(void *ctx, int f, int thread,
     const int feature = run->kernel->features[f];
     if (!feature_is_bb(st, feature, &blk, &d)) return MS_ERR_UNSUPPORTED;
     const bb_block_t *bb = bb_of(blk);
+    /* This thread's scratch: three position maps of n + 1 entries (-1),
+     * then three lists of 3 (n_active + 1) ints. */
     int *scratch = run->scratch + (size_t)thread * run->scratch_stride;
-    const size_t slots = (size_t)st->n_active + 1;
-    gathered_t g = {scratch, scratch + slots, scratch + 2 * slots, 0, 0, 0};
-    gather_nonzero(st, bb, d, &g);
+    const size_t map = (size_t)st->n + 1, slots = (size_t)st->n_active + 1;
+    int *position[3] = {scratch, scratch + map, scratch + 2 * map};
+    int *lists_at = scratch + 3 * map;
+    count_list_t lists[3];
+    for (int l = 0; l < 3; l++) {
+        int *at = lists_at + (size_t)l * 3 * slots;
+        lists[l] = (count_list_t){at, at + slots, at + 2 * slots, 0, 0};
+    }
+    gather_counts(st, bb, d, lists, position);
     rng_t rng;
     rng_seed(&rng, rng_derive_seed(run->master, (uint64_t)feature));
     int status = MS_OK;
-    feature_target_t target = {&run->kernel->prior, g.heads, g.n_heads,
-                               g.totals, g.n_totals, bb->b[d], 0};
+    feature_target_t target = {&run->kernel->prior, &lists[0], &lists[2],
+                               bb->b[d], 0};
     const double a = slice_sample(bb->a[d], feature_log_density, &target,
                                   &run->options, &rng, &status);
     double b = bb->b[d];
     if (status == MS_OK) {
-        target.moving_counts = g.tails;
-        target.n_moving = g.n_tails;
+        target.moving = &lists[1];
         target.fixed = a;
         target.moving_b = 1;
         b = slice_sample(b, feature_log_density, &target, &run->options, &rng,
@@ -163,24 +194,23 @@ static int update_one_feature(void *ctx, int f, int thread,
 
 int kernel_slice_feature_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
                             workspace_t *ws) {
+    (void)ws;
     feature_hp_run_t run = {st, kernel, {kernel->width, FEATURE_HP_MAX_STEPS, 0, 0},
                             rng_next(rng), NULL, 0};
     prior_bounds(&kernel->prior, &run.options.lower, &run.options.upper);
     int threads = kernel->threads > 1 ? kernel->threads : 1;
     if (threads > kernel->n_features) threads = kernel->n_features;
     if (threads < 1) threads = 1;
-    run.scratch_stride = 3 * ((size_t)st->n_active + 1);
-    int *owned = NULL;
-    /* One thread uses the chain's workspace (n + 1 ints) while the three
-     * arrays fit in it (K <= n / 3 - 1); otherwise the kernel allocates
-     * its scratch, before any hyperparameter changes. */
-    if (threads == 1 && run.scratch_stride <= (size_t)st->n + 1) {
-        run.scratch = ws->heads_of_feature;
-    } else {
-        owned = ms_malloc(run.scratch_stride * (size_t)threads * sizeof(int));
-        if (owned == NULL) return MS_ERR_NOMEM;
-        run.scratch = owned;
-    }
+    const size_t map = (size_t)st->n + 1, slots = (size_t)st->n_active + 1;
+    run.scratch_stride = 3 * map + 9 * slots;
+    /* A few n ints per thread, allocated before any hyperparameter
+     * changes; the position maps start at -1. */
+    int *owned = ms_malloc(run.scratch_stride * (size_t)threads * sizeof(int));
+    if (owned == NULL) return MS_ERR_NOMEM;
+    for (int t = 0; t < threads; t++)
+        for (size_t i = 0; i < 3 * map; i++)
+            owned[(size_t)t * run.scratch_stride + i] = -1;
+    run.scratch = owned;
     int status = parallel_for(kernel->n_features, threads, update_one_feature,
                               &run, NULL, NULL);
     free(owned);

@@ -14,7 +14,7 @@
 /* Counts up to this are summed as products (c multiplications); above it
  * one Stirling series (log_gamma_large) is cheaper, log Gamma(x) being
  * shared by all groups. */
-#define RISING_BY_PRODUCT_MAX 16
+#define RISING_BY_PRODUCT_MAX LOG_RISING_SMALL_MAX
 
 typedef struct {
     double product, logs;
@@ -85,4 +85,23 @@ double log_rising_sum(double x, const int *counts, int n) {
     double total = log_product_value(&small);
     if (n_large > 0) total += large - n_large * log_gamma(x);
     return total;
+}
+
+double log_rising_sum_grouped(double x, const int *small, int n_small,
+                              const int *large, const int *multiplicity,
+                              int n_large) {
+    log_product_t product = {1.0, 0.0};
+    for (int k = 0; k < n_small; k++)
+        for (int j = 0; j < small[k]; j++)
+            log_product_add(&product, x + (double)j);
+    double total = log_product_value(&product);
+    if (n_large == 0) return total;
+    double sum_large = 0.0;
+    int n_terms = 0;
+    for (int k = 0; k < n_large; k++) {
+        const double term = log_gamma_stirling(x + (double)large[k]);
+        sum_large += multiplicity[k] == 1 ? term : multiplicity[k] * term;
+        n_terms += multiplicity[k];
+    }
+    return total + (sum_large - n_terms * log_gamma(x));
 }

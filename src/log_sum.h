@@ -15,4 +15,15 @@ double sum_log_shifted(const double *x, int n, double shift);
  * beta-Bernoulli marginal likelihood. Zero counts add nothing. */
 double log_rising_sum(double x, const int *counts, int n);
 
+/* The same sum over counts given as the small ones (<= LOG_RISING_SMALL_MAX,
+ * one by one) and the distinct large ones with their multiplicities: a
+ * hyperparameter update evaluates it many times for one set of counts, and
+ * at many groups large counts repeat (group sizes, for the totals). With
+ * every multiplicity 1 (or no large count) it equals log_rising_sum over
+ * the small counts then the large ones, to the bit. */
+#define LOG_RISING_SMALL_MAX 16
+double log_rising_sum_grouped(double x, const int *small, int n_small,
+                              const int *large, const int *multiplicity,
+                              int n_large);
+
 #endif
