@@ -87,7 +87,9 @@ int kernel_assign(state_t *st, const data_t *data, rng_t *rng,
 int kernel_slice_cluster_hp(state_t *st, const kernel_t *kernel, rng_t *rng);
 
 /* Slice sampling of (a_d, b_d), one coordinate at a time, for each feature
- * of the kernel; rebuilds the predictive tables afterwards. */
+ * of the kernel, each feature from its own stream derived from one draw of
+ * `rng`, on kernel->threads threads (results do not depend on them);
+ * rebuilds the predictive tables afterwards. */
 int kernel_slice_feature_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
                             workspace_t *ws);
 
