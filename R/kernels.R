@@ -164,8 +164,12 @@ check_features <- function(features, call = caller_call()) {
 #' @param width Initial width of the slice sampler's interval. Stepping out
 #'   goes at most 100 widths from the current value in one update (Neal's
 #'   \eqn{m}), so on tiny data sets, whose hyperparameter posteriors can
-#'   spread over hundreds of units, a larger width (say 5) mixes faster; on
-#'   large data sets the posteriors are narrow and the default is cheap.
+#'   spread over hundreds of units, a larger width (say 5) mixes faster.
+#'   `slice_feature_hp_kernel()`'s default is 2 (0.1 in version 0.2.0):
+#'   on MNIST 2s and 3s at 170 groups an update with width 0.1 took 19
+#'   stepping-out and 2 shrinkage evaluations of the density, with width 2
+#'   about 4.5 and 3.7 (the posterior of a blank pixel's b spans tens of
+#'   units), 2.5 times less work.
 #' @param features Features (column numbers) to update; `NULL` for all.
 #' @param grid For `grid_feature_hp_kernel()`: a matrix or data frame with
 #'   columns `alpha` and `beta` (the grid points) and optionally `weight`
@@ -222,7 +226,7 @@ slice_cluster_hp_kernel <- function(prior = prior_gamma(1, 1), width = 1) {
 #' @rdname assign_kernel
 #' @export
 slice_feature_hp_kernel <- function(features = NULL, prior = "noninformative_beta",
-                                    width = 0.1) {
+                                    width = 2) {
   new_kernel("slice_feature_hp", features = check_features(features),
              prior = as_feature_prior(prior),
              width = check_positive_number(width, "width"))

@@ -63,6 +63,8 @@ typedef struct {
     int launch_scans;       /* split-merge, restricted Gibbs */
     int test_drop_proposal; /* tests only: 1 drops the q terms, 2 the pair's */
     int test_wrong_prior;   /* tests only, assign_fixed: PARTITION_TEST_* */
+    int threads;            /* slice_feature_hp: threads inside the chain
+                             * (results do not depend on it); <= 1: one */
 } kernel_t;
 
 /* Split-merge proposals and acceptances of the current iteration. */
@@ -98,7 +100,9 @@ int kernel_slice_cluster_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
                             const partition_prior_t *prior);
 
 /* Slice sampling of (a_d, b_d), one coordinate at a time, for each feature
- * of the kernel; rebuilds the predictive tables afterwards. */
+ * of the kernel, each feature from its own stream derived from one draw of
+ * `rng`, on kernel->threads threads (results do not depend on them);
+ * rebuilds the predictive tables afterwards. */
 int kernel_slice_feature_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
                             workspace_t *ws);
 

@@ -5,12 +5,15 @@
 #include "kernels_block_hp.h"
 #include "kernels.h"
 #include "log_sum.h"
+#include "parallel.h"
+#include "rng.h"
 #include "score.h"
 #include "slice.h"
 #include "status.h"
 
-/* Stepping-out limit (Neal's m): with the default width 0.1 one update can
- * move a hyperparameter by up to 10 units. The limit is a trade: the
+/* Stepping-out limit (Neal's m): with the default width 2 (R's
+ * slice_feature_hp_kernel()) one update can move a hyperparameter by up to
+ * 200 units. The limit is a trade: the
  * posterior of b for a blank MNIST pixel has a tail like b^(-5/2), and
  * m = 1000 made the seed job's hyperparameter kernel 4x slower, while a
  * wide posterior (tiny data sets) is still reached over several updates,
@@ -19,12 +22,18 @@
  * partition posterior; not kept.) */
 #define FEATURE_HP_MAX_STEPS 100
 
+/* One feature's counts over the active groups, as log_rising_sum_grouped
+ * takes them: the small ones in group order, the distinct large ones (in
+ * order of first appearance) with their multiplicities. */
+typedef struct {
+    int *small, *large, *multiplicity;
+    int n_small, n_large;
+} count_list_t;
+
 typedef struct {
     const prior_t *prior;
-    const int *moving_counts;   /* heads (slicing a) or tails (slicing b) */
-    int n_moving;               /* of the groups where that count is > 0 */
-    const int *totals;          /* heads + tails of the groups where > 0 */
-    int n_totals;
+    const count_list_t *moving;  /* heads (slicing a) or tails (slicing b) */
+    const count_list_t *totals;  /* heads + tails */
     double fixed;               /* the hyperparameter held fixed */
     int moving_b;               /* 0: slice over a; 1: over b */
 } feature_target_t;
@@ -52,27 +61,51 @@ static double feature_log_density(double x, void *context) {
     const double a = t->moving_b ? t->fixed : x, b = t->moving_b ? x : t->fixed;
     const double log_prior = feature_prior(t->prior, a, b);
     if (!isfinite(log_prior)) return -INFINITY;
-    return log_prior + log_rising_sum(x, t->moving_counts, t->n_moving) -
-           log_rising_sum(a + b, t->totals, t->n_totals);
+    const count_list_t *m = t->moving, *n = t->totals;
+    return log_prior +
+           log_rising_sum_grouped(x, m->small, m->n_small, m->large,
+                                  m->multiplicity, m->n_large) -
+           log_rising_sum_grouped(a + b, n->small, n->n_small, n->large,
+                                  n->multiplicity, n->n_large);
 }
 
-enum { HEADS, TAILS, OBSERVED };
+/* Appends count c > 0 to a list; `position` (n + 1 entries, -1 where a
+ * value is not in the list) finds a large value already there. */
+static void count_list_add(count_list_t *list, int *position, int c) {
+    if (c <= LOG_RISING_SMALL_MAX) {
+        list->small[list->n_small++] = c;
+    } else if (position[c] >= 0) {
+        list->multiplicity[position[c]]++;
+    } else {
+        position[c] = list->n_large;
+        list->large[list->n_large] = c;
+        list->multiplicity[list->n_large++] = 1;
+    }
+}
 
-/* Copies the nonzero counts of the bb block's feature d over the active
- * groups (heads, tails or observed = heads + tails) into a contiguous
- * array, so that the slice sampler's many evaluations read them without
- * striding. Returns how many there are. */
-static int gather_nonzero(const state_t *st, const bb_block_t *bb, int d,
-                          int which, int *out) {
-    int n = 0;
+static void count_list_reset_positions(const count_list_t *list,
+                                       int *position) {
+    for (int k = 0; k < list->n_large; k++) position[list->large[k]] = -1;
+}
+
+/* One pass over the active slots (each slot's entry of feature d lies D
+ * ints from the next) fills the three lists of the bb block's feature d:
+ * heads, tails and observed = heads + tails, zero counts left out. The
+ * slice sampler's evaluations then read them contiguously, and a large
+ * count shared by several groups (group sizes, in the totals of a feature
+ * without missing entries) costs one log Gamma per evaluation. `position`
+ * is -1 everywhere before and after. */
+static void gather_counts(const state_t *st, const bb_block_t *bb, int d,
+                          count_list_t lists[3], int *position[3]) {
+    for (int l = 0; l < 3; l++) lists[l].n_small = lists[l].n_large = 0;
     for (int j = 0; j < st->n_active; j++) {
         const size_t at = (size_t)st->active[j] * bb->D + d;
-        const int c = which == HEADS   ? bb->heads[at]
-                      : which == TAILS ? bb->tails[at]
-                                       : bb->heads[at] + bb->tails[at];
-        if (c > 0) out[n++] = c;
+        const int h = bb->heads[at], t = bb->tails[at];
+        if (h > 0) count_list_add(&lists[0], position[0], h);
+        if (t > 0) count_list_add(&lists[1], position[1], t);
+        if (h + t > 0) count_list_add(&lists[2], position[2], h + t);
     }
-    return n;
+    for (int l = 0; l < 3; l++) count_list_reset_positions(&lists[l], position[l]);
 }
 
 static void prior_bounds(const prior_t *prior, double *lower, double *upper) {
@@ -123,35 +156,92 @@ static int slice_other_blocks(state_t *st, const kernel_t *kernel, rng_t *rng,
     return status;
 }
 
+/* The features' updates are independent given the partition (each reads
+ * only its own counts and writes only its own hyperparameters), so they are
+ * units of a parallel for. Each feature f draws from its own stream, seeded
+ * from one draw of the chain's stream and f's global index
+ * (rng_derive_seed): the chain consumes one number per kernel call whatever
+ * the number of features, and a feature's draws do not depend on which
+ * thread ran it or in what order, so results do not depend on the thread
+ * count. */
+typedef struct {
+    state_t *st;
+    const kernel_t *kernel;
+    slice_options_t options;
+    uint64_t master;
+    int *scratch;       /* scratch_stride ints per thread */
+    size_t scratch_stride;
+} feature_hp_run_t;
+
+static int update_one_feature(void *ctx, int f, int thread,
+                              parallel_pool_t *pool) {
+    (void)pool;
+    const feature_hp_run_t *run = ctx;
+    state_t *st = run->st;
+    block_t *blk;
+    int d;
+    const int feature = run->kernel->features[f];
+    /* Features of the other blocks are sliced after the bb ones
+     * (slice_other_blocks). */
+    if (!feature_is_bb(st, feature, &blk, &d)) return MS_OK;
+    const bb_block_t *bb = bb_of(blk);
+    /* This thread's scratch: three position maps of n + 1 entries (-1),
+     * then three lists of 3 (n_active + 1) ints. */
+    int *scratch = run->scratch + (size_t)thread * run->scratch_stride;
+    const size_t map = (size_t)st->n + 1, slots = (size_t)st->n_active + 1;
+    int *position[3] = {scratch, scratch + map, scratch + 2 * map};
+    int *lists_at = scratch + 3 * map;
+    count_list_t lists[3];
+    for (int l = 0; l < 3; l++) {
+        int *at = lists_at + (size_t)l * 3 * slots;
+        lists[l] = (count_list_t){at, at + slots, at + 2 * slots, 0, 0};
+    }
+    gather_counts(st, bb, d, lists, position);
+    rng_t rng;
+    rng_seed(&rng, rng_derive_seed(run->master, (uint64_t)feature));
+    int status = MS_OK;
+    feature_target_t target = {&run->kernel->prior, &lists[0], &lists[2],
+                               bb->b[d], 0};
+    const double a = slice_sample(bb->a[d], feature_log_density, &target,
+                                  &run->options, &rng, &status);
+    double b = bb->b[d];
+    if (status == MS_OK) {
+        target.moving = &lists[1];
+        target.fixed = a;
+        target.moving_b = 1;
+        b = slice_sample(b, feature_log_density, &target, &run->options, &rng,
+                         &status);
+    }
+    set_bb_hp(blk, d, a, b);
+    return status;
+}
+
 int kernel_slice_feature_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
                             workspace_t *ws) {
-    slice_options_t options = {kernel->width, FEATURE_HP_MAX_STEPS, 0, 0};
-    prior_bounds(&kernel->prior, &options.lower, &options.upper);
-    int status = MS_OK, others = 0;
-    for (int f = 0; f < kernel->n_features && status == MS_OK; f++) {
-        block_t *blk;
-        int d;
-        if (!feature_is_bb(st, kernel->features[f], &blk, &d)) {
-            others = 1;
-            continue;
-        }
-        const bb_block_t *bb = bb_of(blk);
-        feature_target_t target = {&kernel->prior, ws->heads_of_feature, 0,
-                                   ws->tails_of_feature, 0, bb->b[d], 0};
-        target.n_totals = gather_nonzero(st, bb, d, OBSERVED, ws->tails_of_feature);
-        target.n_moving = gather_nonzero(st, bb, d, HEADS, ws->heads_of_feature);
-        const double a = slice_sample(bb->a[d], feature_log_density, &target,
-                                      &options, rng, &status);
-        double b = bb->b[d];
-        if (status == MS_OK) {
-            target.n_moving = gather_nonzero(st, bb, d, TAILS, ws->heads_of_feature);
-            target.fixed = a;
-            target.moving_b = 1;
-            b = slice_sample(b, feature_log_density, &target, &options, rng,
-                             &status);
-        }
-        set_bb_hp(blk, d, a, b);
-    }
+    (void)ws;
+    feature_hp_run_t run = {st, kernel, {kernel->width, FEATURE_HP_MAX_STEPS, 0, 0},
+                            rng_next(rng), NULL, 0};
+    prior_bounds(&kernel->prior, &run.options.lower, &run.options.upper);
+    int threads = kernel->threads > 1 ? kernel->threads : 1;
+    if (threads > kernel->n_features) threads = kernel->n_features;
+    if (threads < 1) threads = 1;
+    const size_t map = (size_t)st->n + 1, slots = (size_t)st->n_active + 1;
+    run.scratch_stride = 3 * map + 9 * slots;
+    /* A few n ints per thread, allocated before any hyperparameter
+     * changes; the position maps start at -1. */
+    int *owned = ms_malloc(run.scratch_stride * (size_t)threads * sizeof(int));
+    if (owned == NULL) return MS_ERR_NOMEM;
+    for (int t = 0; t < threads; t++)
+        for (size_t i = 0; i < 3 * map; i++)
+            owned[(size_t)t * run.scratch_stride + i] = -1;
+    run.scratch = owned;
+    int status = parallel_for(kernel->n_features, threads, update_one_feature,
+                              &run, NULL, NULL);
+    free(owned);
+    int others = 0;
+    for (int f = 0; f < kernel->n_features && !others; f++)
+        others = st->blocks[st->feature_block[kernel->features[f]]].ops->kind !=
+                 BLOCK_BETA_BERNOULLI;
     if (status == MS_OK && others) {
         int *locals = ms_malloc((size_t)kernel->n_features * sizeof(int));
         status = locals ? slice_other_blocks(st, kernel, rng, locals)

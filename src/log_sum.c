@@ -11,11 +11,6 @@
 #define PRODUCT_MIN 0x1p-800
 #define PRODUCT_MAX 0x1p800
 
-/* Counts up to this are summed as products (c multiplications); above it
- * one Stirling series (log_gamma_large) is cheaper, log Gamma(x) being
- * shared by all groups. */
-#define RISING_BY_PRODUCT_MAX 16
-
 typedef struct {
     double product, logs;
 } log_product_t;
@@ -69,20 +64,21 @@ double sum_log_shifted(const double *x, int n, double shift) {
     return logs + log(product);
 }
 
-double log_rising_sum(double x, const int *counts, int n) {
-    log_product_t small = {1.0, 0.0};
-    double large = 0.0;
-    int n_large = 0;
-    for (int k = 0; k < n; k++) {
-        const int c = counts[k];
-        if (c <= RISING_BY_PRODUCT_MAX) {
-            for (int j = 0; j < c; j++) log_product_add(&small, x + (double)j);
-        } else {
-            large += log_gamma_stirling(x + (double)c);
-            n_large++;
-        }
+double log_rising_sum_grouped(double x, const int *small, int n_small,
+                              const int *large, const int *multiplicity,
+                              int n_large) {
+    log_product_t product = {1.0, 0.0};
+    for (int k = 0; k < n_small; k++)
+        for (int j = 0; j < small[k]; j++)
+            log_product_add(&product, x + (double)j);
+    double total = log_product_value(&product);
+    if (n_large == 0) return total;
+    double sum_large = 0.0;
+    int n_terms = 0;
+    for (int k = 0; k < n_large; k++) {
+        const double term = log_gamma_stirling(x + (double)large[k]);
+        sum_large += multiplicity[k] == 1 ? term : multiplicity[k] * term;
+        n_terms += multiplicity[k];
     }
-    double total = log_product_value(&small);
-    if (n_large > 0) total += large - n_large * log_gamma(x);
-    return total;
+    return total + (sum_large - n_terms * log_gamma(x));
 }

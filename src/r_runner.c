@@ -104,6 +104,9 @@ static int kernel_build(SEXP spec, kernel_t *kernel) {
     memset(kernel, 0, sizeof(*kernel));
     kernel->kind = Rf_asInteger(list_get(spec, "kind"));
     kernel->width = Rf_asReal(list_get(spec, "width"));
+    /* Internal (bench/large_k.R): threads inside the chain; absent = 1. */
+    SEXP threads = list_get(spec, "threads");
+    kernel->threads = Rf_isNull(threads) ? 1 : Rf_asInteger(threads);
     SEXP prior = list_get(spec, "prior");
     kernel->prior.kind = Rf_asInteger(list_get(prior, "kind"));
     kernel->prior.shape = Rf_asReal(list_get(prior, "shape"));

@@ -250,7 +250,7 @@ test_that("slice_cluster_hp samples the exact posterior of alpha", {
 
 test_that("slice_feature_hp with a Gamma(2, 2) prior samples the exact (a, b) posterior", {
   # Joint sampler: assign, then slice sampling of every feature's (a, b)
-  # under independent Gamma(2, 2) priors (default width 0.1). The exact
+  # under independent Gamma(2, 2) priors (default width). The exact
   # marginal of each feature's (a, b) sums over partitions and integrates
   # the other features' hyperparameters out, by quadrature on a 120 x 120
   # grid evenly spaced in log a, log b over [1e-4, 60]^2 (the prior mass
@@ -283,8 +283,8 @@ test_that("slice_feature_hp with the bounded noninformative prior samples the ex
   # quadrature on a 120 x 120 log grid covering exactly the box. On 6 rows
   # this posterior piles up near the lower bound (median of a about 0.05)
   # and has a long tail up to the upper bound (P(a > 100) about 0.005), so
-  # the kernel runs with width 5 here: at the default width 0.1 its
-  # stepping out reaches 10 units per update and the chain takes thousands
+  # the kernel runs with width 5 here: at width 0.1 (the default of
+  # 0.2.0) its stepping out reaches 10 units per update and the chain takes thousands
   # of iterations to visit the tail (in 60000 draws it saw a > 100 a tenth
   # as often as it should). The width changes how fast the chain mixes,
   # not what it converges to; the code path is the same.
@@ -370,8 +370,11 @@ test_that("a constant feature keeps a proper posterior inside the box", {
   # inside its groups; on 6 rows that is why even the varied features of
   # the previous test sit near the lower bound.) On [0.01, 1000]^2 the
   # posterior is proper; the draws must stay inside the box and match
-  # quadrature there.
-  withr::local_seed(606)
+  # quadrature there. (Seed 606 gave p = 0.68 before slice_feature_hp drew
+  # from per-feature streams (issue 15) and p = 5e-5 after; seeds 1-5 after
+  # gave p = 0.99, 0.03, 0.98, 0.54, 0.64, so the test now uses seed 1, the
+  # first of them.)
+  withr::local_seed(1)
   Y <- data_constant()
   alpha <- 1
   log_prior <- function(a, b) -2.5 * log(a + b)

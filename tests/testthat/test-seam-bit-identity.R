@@ -2,7 +2,10 @@
 # beta-Bernoulli-only definitions the chains are those of the build before
 # the seam, to the bit. The baseline build (main before the seam) is
 # installed in MICROSCOPES_SEAM_BASELINE_LIB (default /work/lib-main); each
-# build runs in its own process.
+# build runs in its own process. slice_feature_hp draws from per-feature
+# streams since issue 15 (DECISIONS "Speed at K": chains change once), so
+# the configurations here leave it out; its exactness is the enumeration
+# tests' and its thread independence test-feature-hp-threads.R's.
 test_that("bb-only chains are those of the build before the seam, to the bit", {
   baseline <- Sys.getenv("MICROSCOPES_SEAM_BASELINE_LIB", "/work/lib-main")
   skip_if_not(dir.exists(file.path(baseline, "microscopes")), "no baseline build")
@@ -18,8 +21,8 @@ test_that("bb-only chains are those of the build before the seam, to the bit", {
       Y_na[sample.int(n * D, 150)] <- NA
       defn <- model_definition(n, rep(list(beta_bernoulli()), D))
       configs <- list(
-        default = default_kernel_config(defn),
-        gibbs = list(assign_kernel(), slice_cluster_hp_kernel(), slice_feature_hp_kernel()),
+        default = list(assign_kernel(), split_merge_kernel(), slice_cluster_hp_kernel()),
+        gibbs = list(assign_kernel(), slice_cluster_hp_kernel()),
         grid = list(grid_feature_hp_kernel(grid = expand.grid(alpha = c(0.5, 2), beta = c(0.5, 2))),
                     assign_kernel(), split_merge_kernel(method = "sams")))
       starts <- list(crp = NULL, singletons = seq_len(n))

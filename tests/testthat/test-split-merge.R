@@ -202,7 +202,8 @@ test_that("default_kernel_config() has the split-merge kernel; bad arguments are
 # The baseline build of 04c3175 (before issue 12), where available: a
 # configuration without split-merge gives the same chains bit for bit.
 # Group ids may differ by compaction, so partitions are compared as
-# partitions.
+# partitions. slice_feature_hp is left out: since issue 15 it draws from
+# per-feature streams (DECISIONS "Speed at K": chains change once).
 test_that("configurations without split-merge give the draws of the baseline build", {
   baseline <- Sys.getenv("MICROSCOPES_BASELINE_LIB", "/work/baseline-lib")
   skip_if_not(dir.exists(file.path(baseline, "microscopes")), "no baseline build")
@@ -216,7 +217,7 @@ test_that("configurations without split-merge give the draws of the baseline bui
       Y <- matrix(runif(n * D) < prototypes[sample.int(6, n, TRUE), ], n, D)
       Y[sample.int(n * D, 60)] <- NA
       defn <- model_definition(n, rep(list(beta_bernoulli()), D))
-      gibbs <- list(assign_kernel(), slice_cluster_hp_kernel(), slice_feature_hp_kernel())
+      gibbs <- list(assign_kernel(), slice_cluster_hp_kernel())
       grid <- list(grid_feature_hp_kernel(grid = expand.grid(alpha = c(0.5, 2), beta = c(0.5, 2))),
                    assign_kernel())
       starts <- list(crp = NULL, singletons = seq_len(n), one = rep(1L, n))
