@@ -1,92 +1,397 @@
 #' Likelihood models for a feature
 #'
-#' `beta_bernoulli()` declares a binary feature with a beta prior on its
-#' per-group probability of being 1: for group k,
-#' \eqn{p_k \sim \mathrm{Beta}(a, b)} and \eqn{x_i \sim \mathrm{Bernoulli}(p_k)},
-#' with \eqn{p_k} integrated out (collapsed).
+#' Each constructor declares the likelihood of one feature (one column of
+#' the data) inside a group, with a conjugate prior on the group's
+#' parameters that the samplers integrate out (collapsed Gibbs sampling,
+#' Neal 2000, algorithm 3). Hyperparameters carry the names of
+#' datamicroscopes: give them to [initialize_state()] as one named list per
+#' feature (`feature_hps = `) and read them back with [get_feature_hp()].
+#' Below, a group holds the observed values \eqn{x_1, \dots, x_m} of the
+#' feature (missing cells are left out of every term), and the collapsed
+#' predictive is the probability of a new value \eqn{x} given them.
+#' Every default prior below is proper (the hyperparameter kernels of
+#' [default_kernel_config()] slice-sample under it), and positive
+#' hyperparameters are kept below \eqn{10^{15}}.
 #'
-#' @return A `microscopes_model` object for [model_definition()].
+#' @section beta_bernoulli(): Binary data (logical, 0/1, or a two-level
+#'   factor whose second level counts as `TRUE`). Group parameter
+#'   \eqn{p \sim \mathrm{Beta}(\alpha, \beta)} and
+#'   \eqn{x_i \sim \mathrm{Bernoulli}(p)}; hyperparameters `alpha`, `beta`.
+#'   With \eqn{h} ones and \eqn{t} zeros in the group, the log marginal is
+#'   \eqn{\log B(\alpha + h, \beta + t) - \log B(\alpha, \beta)} and the
+#'   predictive is
+#'   \eqn{P(x = 1) = (\alpha + h) / (\alpha + \beta + m)}.
+#'
+#'   Default prior: the hyperparameter kernel's default prior on
+#'   \eqn{(\alpha, \beta)} is [prior_noninformative_beta()], the density
+#'   \eqn{(\alpha + \beta)^{-5/2}} of datamicroscopes restricted to a box,
+#'   which makes it proper. The default initial values are
+#'   `alpha = beta = 1`, the uniform prior on \eqn{p}.
+#'
+#' @section dirichlet_discrete(k): Categorical data with `k` levels (a
+#'   factor, or integers 1 to `k`). Group parameter
+#'   \eqn{\theta \sim \mathrm{Dirichlet}(\alpha_1, \dots, \alpha_k)} and
+#'   \eqn{x_i \sim \mathrm{Categorical}(\theta)}; hyperparameter `alphas`, a
+#'   vector of length `k`. With \eqn{c_j} values at level \eqn{j} and
+#'   \eqn{A = \sum_j \alpha_j}, the log marginal is
+#'   \eqn{\log\Gamma(A) - \log\Gamma(A + m) + \sum_j [\log\Gamma(\alpha_j + c_j) - \log\Gamma(\alpha_j)]}
+#'   and the predictive is
+#'   \eqn{P(x = j) = (\alpha_j + c_j) / (A + m)}.
+#'
+#'   Default prior: the hyperparameter kernel's default prior
+#'   takes each coordinate of `alphas` independently log-normal with median
+#'   1, \eqn{\log \alpha_j \sim N(0, 1.5^2)}: proper, and centred on the
+#'   uniform Dirichlet. The default initial value is `alphas = rep(1, k)`.
+#'
+#' @section gamma_poisson(): Counts 0, 1, 2, .... Group rate
+#'   \eqn{\lambda \sim \mathrm{Gamma}(\alpha, \mathrm{scale} = s)} and
+#'   \eqn{x_i \sim \mathrm{Poisson}(\lambda)}; hyperparameters `alpha`
+#'   (shape) and `inv_beta` (the scale \eqn{s}, one over the rate). With
+#'   \eqn{S = \sum_i x_i}, the log marginal is
+#'   \eqn{\log\Gamma(\alpha + S) - \log\Gamma(\alpha) - \sum_i \log x_i! - \alpha \log s - (\alpha + S) \log(m + 1/s)}
+#'   and the predictive is negative binomial with size \eqn{\alpha + S} and
+#'   success probability \eqn{(m + 1/s) / (m + 1 + 1/s)}: its mean is
+#'   \eqn{(\alpha + S) / (m + 1/s)}.
+#'
+#'   Default prior: with \eqn{\bar c} the mean of the column's
+#'   observed values (1 if it is 0), the hyperparameter kernel's default
+#'   prior is \eqn{\log \alpha \sim N(0, 1.5^2)} and
+#'   \eqn{\log s \sim N(\log \bar c, 2^2)}, independently: proper, and
+#'   centred so that a group's prior mean rate \eqn{\alpha s} is the
+#'   column's mean, which keeps results free of the unit of exposure. The
+#'   default initial values are `alpha = 1`, `inv_beta` \eqn{= \bar c}.
+#'
+#' @section beta_negative_binomial(r): Counts 0, 1, 2, ..., each the number
+#'   of failures before the `r`-th success of a sequence of trials with
+#'   success probability \eqn{p}: \eqn{P(x \mid p) = \binom{x + r - 1}{x} p^r (1 - p)^x}
+#'   (`dnbinom(x, size = r, prob = p)`), with
+#'   \eqn{p \sim \mathrm{Beta}(\alpha, \beta)} per group and `r` fixed;
+#'   hyperparameters `alpha`, `beta`. With \eqn{S = \sum_i x_i}, the log
+#'   marginal is
+#'   \eqn{\sum_i \log\binom{x_i + r - 1}{x_i} + \log B(\alpha + m r, \beta + S) - \log B(\alpha, \beta)}
+#'   and the predictive is
+#'   \eqn{P(x) = \binom{x + r - 1}{x} B(\alpha' + r, \beta' + x) / B(\alpha', \beta')}
+#'   with \eqn{\alpha' = \alpha + m r} and \eqn{\beta' = \beta + S}, whose
+#'   mean is \eqn{r \beta' / (\alpha' - 1)} (infinite when
+#'   \eqn{\alpha' \le 1}).
+#'
+#'   Default prior: the hyperparameter kernel's default prior on
+#'   \eqn{(\alpha, \beta)} is that of beta-Bernoulli,
+#'   \eqn{(\alpha + \beta)^{-5/2}} restricted to the box
+#'   \eqn{(0.01, 1000)^2} (Gelman et al., section 5.3), proper on the box.
+#'   With \eqn{\bar c} the mean of the column's observed values, the
+#'   default initial values are \eqn{\alpha = 3} and
+#'   \eqn{\beta = 2 \bar c / r} (kept within 0.02 and 500; 1 if
+#'   \eqn{\bar c = 0}), which make the prior predictive mean
+#'   \eqn{r \beta / (\alpha - 1)} equal to the column's mean with a finite
+#'   variance.
+#'
+#' @section normal_inverse_chisq(): Real numbers. Group mean and variance
+#'   \eqn{\sigma^2 \sim \mathrm{Inv}\chi^2(\nu, \sigma_0^2)} (scaled inverse chi-squared),
+#'   \eqn{\mu_g \mid \sigma^2 \sim N(\mu_0, \sigma^2 / \kappa)} and
+#'   \eqn{x_i \sim N(\mu_g, \sigma^2)}; hyperparameters `mu`
+#'   (\eqn{\mu_0}), `kappa`, `sigmasq` (\eqn{\sigma_0^2}) and `nu`
+#'   (Gelman et al., *Bayesian Data Analysis*, section 3.3; Murphy 2007).
+#'   With mean \eqn{\bar x} of the group's values, the posterior has
+#'   \eqn{\kappa_m = \kappa + m}, \eqn{\nu_m = \nu + m},
+#'   \eqn{\mu_m = (\kappa \mu_0 + m \bar x) / \kappa_m} and
+#'   \eqn{\nu_m \sigma_m^2 = \nu \sigma_0^2 + \sum_i (x_i - \bar x)^2 + \frac{\kappa m}{\kappa_m} (\bar x - \mu_0)^2};
+#'   the log marginal is
+#'   \eqn{\log\Gamma(\nu_m / 2) - \log\Gamma(\nu / 2) + \frac{1}{2} \log(\kappa / \kappa_m) + \frac{\nu}{2} \log(\nu \sigma_0^2) - \frac{\nu_m}{2} \log(\nu_m \sigma_m^2) - \frac{m}{2} \log \pi}
+#'   and the predictive is Student's t with \eqn{\nu_m} degrees of
+#'   freedom, location \eqn{\mu_m} and squared scale
+#'   \eqn{\sigma_m^2 (1 + 1/\kappa_m)}.
+#'
+#'   Default prior: with \eqn{\bar c} and \eqn{s_c} the mean and
+#'   the population standard deviation of the column's observed values (0
+#'   and 1 with none; \eqn{s_c = |\bar c|}, or 1, for a constant column),
+#'   the hyperparameter kernel's default prior is, independently,
+#'   \eqn{\mu_0 \sim N(\bar c, (3 s_c)^2)},
+#'   \eqn{\log \kappa \sim N(0, 1.5^2)},
+#'   \eqn{\log \sigma_0^2 \sim N(\log s_c^2, 2^2)} and
+#'   \eqn{\log \nu \sim N(0, 1.5^2)}: proper, and centred on the column's
+#'   location and scale, so that results do not depend on its units. The
+#'   default initial values are `mu` \eqn{= \bar c}, `kappa = 1`,
+#'   `sigmasq` \eqn{= s_c^2} and `nu = 1`.
+#'
+#' @param k Number of levels (categories), a whole number >= 2. A factor
+#'   column may have fewer levels than `k` (levels never seen), not more.
+#' @param r The fixed number of successes of the negative binomial, a
+#'   finite number > 0 (whole numbers are the classical case; any positive
+#'   `r` defines a distribution).
+#' @return A `microscopes_model` object for [model_definition()]: a plain
+#'   list with `name` (the constructor's name), `kind` (the datamicroscopes
+#'   short name: `"bb"`, `"dd"`, `"gp"`, `"bnb"` or `"nich"`), `hp_names`
+#'   (the names of its hyperparameters) and `parameters` (`k` or `r`, fixed
+#'   by the model, not sampled).
+#' @references
+#'   Gelman, A., Carlin, J. B., Stern, H. S., Dunson, D. B., Vehtari, A. and
+#'   Rubin, D. B. (2013). *Bayesian Data Analysis*, 3rd edition. CRC Press.
+#'
+#'   Murphy, K. P. (2007). Conjugate Bayesian analysis of the Gaussian
+#'   distribution. Technical note, University of British Columbia.
+#'
+#'   Neal, R. M. (2000). Markov chain sampling methods for Dirichlet process
+#'   mixture models. *Journal of Computational and Graphical Statistics*,
+#'   9(2), 249-265.
+#' @seealso [default_models()] chooses a model for each column of a data
+#'   frame; [model_definition()] puts them together.
 #' @examples
 #' beta_bernoulli()
+#' dirichlet_discrete(3)
+#' gamma_poisson()
+#' beta_negative_binomial(2)
+#' normal_inverse_chisq()
+#' @name models
+NULL
+
+#' @rdname models
 #' @export
 beta_bernoulli <- function() {
-  structure(list(name = "beta_bernoulli"), class = "microscopes_model")
+  new_model("beta_bernoulli", "bb", c("alpha", "beta"))
+}
+
+#' @rdname models
+#' @export
+dirichlet_discrete <- function(k) {
+  if (missing(k)) {
+    abort_arg("k", "is missing: give the number of levels, a whole number >= 2.")
+  }
+  k <- check_whole_number(k, "k", min = 2)
+  new_model("dirichlet_discrete", "dd", "alphas", list(k = k))
+}
+
+#' @rdname models
+#' @export
+gamma_poisson <- function() {
+  new_model("gamma_poisson", "gp", c("alpha", "inv_beta"))
+}
+
+#' @rdname models
+#' @export
+beta_negative_binomial <- function(r) {
+  if (missing(r)) {
+    abort_arg("r", "is missing: give the fixed number of successes, a finite number > 0.")
+  }
+  r <- check_positive_number(r, "r")
+  new_model("beta_negative_binomial", "bnb", c("alpha", "beta"), list(r = r))
+}
+
+#' @rdname models
+#' @export
+normal_inverse_chisq <- function() {
+  new_model("normal_inverse_chisq", "nich", c("mu", "kappa", "sigmasq", "nu"))
+}
+
+new_model <- function(name, kind, hp_names, parameters = list()) {
+  structure(list(name = name, kind = kind, hp_names = hp_names, parameters = parameters),
+            class = "microscopes_model")
+}
+
+# The five likelihood kinds: constructor name -> datamicroscopes short name,
+# and the C id of each kind (the enum of src/block.h, also the order in
+# which blocks are scored and packed).
+model_kinds <- c(beta_bernoulli = "bb", dirichlet_discrete = "dd", gamma_poisson = "gp",
+                 beta_negative_binomial = "bnb", normal_inverse_chisq = "nich")
+model_kind_ids <- c(bb = 0L, dd = 1L, gp = 2L, bnb = 3L, nich = 4L)
+
+#' @export
+format.microscopes_model <- function(x, ...) {
+  p <- x$parameters
+  if (length(p) == 0L) return(sprintf("%s()", x$name))
+  sprintf("%s(%s)", x$name,
+          paste(sprintf("%s = %s", names(p), vapply(p, format, character(1))), collapse = ", "))
 }
 
 #' @export
 print.microscopes_model <- function(x, ...) {
-  cat("<microscopes model:", x$name, ">\n")
+  label <- if (length(x$parameters) == 0L) x$name else format(x)
+  cat("<microscopes model:", label, ">\n")
   invisible(x)
+}
+
+# A model object as the current constructors make it, from one that may
+# have been saved before the `kind`, `hp_names` and `parameters` fields
+# existed (then it is a beta_bernoulli()) or edited by hand; validated by
+# the constructor itself, so that a hand-made `k = 1.5` fails as
+# `dirichlet_discrete(1.5)` would. `i` is its position in `models`.
+normalise_model <- function(m, i, call = caller_call()) {
+  force(call)
+  name <- m$name
+  if (!is.character(name) || length(name) != 1L || !name %in% names(model_kinds)) {
+    abort_arg("models", sprintf(
+      "element %d is a model %s that microscopes does not know; use %s.",
+      i, describe_value(name), paste0(names(model_kinds), "()", collapse = ", ")), call = call)
+  }
+  p <- m$parameters
+  out <- tryCatch(switch(name,
+    beta_bernoulli = beta_bernoulli(),
+    dirichlet_discrete = dirichlet_discrete(p$k),
+    gamma_poisson = gamma_poisson(),
+    beta_negative_binomial = beta_negative_binomial(p$r),
+    normal_inverse_chisq = normal_inverse_chisq()),
+    microscopes_error_argument = function(e) {
+      abort_arg("models", sprintf("element %d is not a valid %s() model: %s", i, name,
+                                  conditionMessage(e)), call = call)
+    })
+  out
 }
 
 #' Define a mixture model
 #'
 #' A Dirichlet process mixture (Chinese restaurant process prior over the
 #' partition of the rows) whose groups share, feature by feature, the
-#' likelihood models given in `models`.
+#' likelihood models given in `models` (see [models]).
 #'
-#' @param n Number of rows (entities) in the data.
+#' `model_definition(n, models)` takes the number of rows and one model per
+#' feature. `model_definition(view)` takes both from the data: `n` from the
+#' rows of a dataview (or of a data frame or binary matrix, made into one
+#' with [dataview()]) and the models from [default_models()], which says
+#' what it chose unless `quiet = TRUE`; `model_definition(view, models)`
+#' takes `n` from the data and checks that every column fits its model.
+#'
+#' @param n Number of rows (entities) in the data; or the data itself: a
+#'   dataview, a data frame or a binary matrix.
 #' @param models A list with one likelihood model per feature (column), for
-#'   example `rep(list(beta_bernoulli()), D)`.
-#' @return A `microscopes_model_definition`: a plain list with `n`, `D` and
-#'   `models`.
+#'   example `rep(list(beta_bernoulli()), D)` or
+#'   `list(dirichlet_discrete(3), gamma_poisson(), normal_inverse_chisq())`.
+#'   Optional when `n` is the data: then `default_models(n)`.
+#' @param quiet When the models come from [default_models()], `TRUE` leaves
+#'   out its message listing the model chosen for each column.
+#' @return A `microscopes_model_definition`: a plain list with `n`, `D`,
+#'   `models` (the constructor name of each feature's model, such as
+#'   `"beta_bernoulli"`) and `parameters` (one list per feature: `k` for
+#'   `dirichlet_discrete()`, `r` for `beta_negative_binomial()`, empty
+#'   otherwise).
 #' @examples
 #' defn <- model_definition(10, rep(list(beta_bernoulli()), 4))
 #' defn
+#' model_definition(5, list(dirichlet_discrete(3), normal_inverse_chisq()))
+#' sprays <- transform(InsectSprays, count = as.integer(count))
+#' model_definition(sprays)
 #' @export
-model_definition <- function(n, models) {
-  n <- check_whole_number(n, "n", min = 1)
+model_definition <- function(n, models, quiet = FALSE) {
+  call <- sys.call()
+  if (inherits(n, "microscopes_dataview") || is.data.frame(n) || is.matrix(n)) {
+    view <- if (inherits(n, "microscopes_dataview")) n else
+      dataview_for_arg(n, "n", call = call)
+    if (missing(models)) {
+      models <- default_models(view, quiet = check_flag(quiet, "quiet"))
+    }
+    if (is.list(models) && !inherits(models, "microscopes_model") &&
+        length(models) != view$D) {
+      abort_arg("models", sprintf("has %d %s but the data has %d columns (features).",
+                                  length(models), if (length(models) == 1L) "model" else "models",
+                                  view$D), call = call)
+    }
+    defn <- new_definition(view$n, models, call = call)
+    check_view_shape(view, defn, call = call)
+    if (identical(view$source, "data.frame")) {
+      for (j in seq_len(defn$D)) {
+        column_values(view$columns[[j]], defn_model(defn, j), view$colnames[j], j, call = call)
+      }
+    } else if (!all(defn$models == "beta_bernoulli")) {
+      abort_binary_view(defn, "models", call = call)
+    }
+    return(defn)
+  }
+  n <- check_whole_number(n, "n", min = 1, call = call)
+  if (missing(models)) {
+    abort_arg("models", "is missing: give one feature model per column, such as `rep(list(beta_bernoulli()), D)`.",
+              call = call)
+  }
+  new_definition(n, models, call = call)
+}
+
+new_definition <- function(n, models, call) {
   if (!is.list(models) || inherits(models, "microscopes_model") ||
       length(models) == 0L) {
     abort_arg("models", sprintf(
       "must be a non-empty list of feature models such as `rep(list(beta_bernoulli()), D)`, not %s.",
-      describe_type(models)))
+      describe_type(models)), call = call)
   }
   is_model <- vapply(models, inherits, logical(1), "microscopes_model")
   if (!all(is_model)) {
     abort_arg("models", sprintf(
       "must hold only feature models such as `beta_bernoulli()`; element %d is %s.",
-      which(!is_model)[1], describe_type(models[[which(!is_model)[1]]])))
+      which(!is_model)[1], describe_type(models[[which(!is_model)[1]]])), call = call)
   }
+  models <- lapply(seq_along(models), function(i) normalise_model(models[[i]], i, call = call))
   names <- vapply(models, `[[`, character(1), "name")
-  if (!all(names == "beta_bernoulli")) {
-    abort_arg("models", sprintf(
-      "may only hold beta_bernoulli() models for now; element %d is \"%s\".",
-      which(names != "beta_bernoulli")[1], names[names != "beta_bernoulli"][1]))
-  }
-  structure(list(n = n, D = length(models), models = names),
+  parameters <- lapply(models, `[[`, "parameters")
+  structure(list(n = n, D = length(models), models = names, parameters = parameters),
             class = "microscopes_model_definition")
 }
 
+# Feature j's model object, from a definition (one made before
+# `parameters` existed holds beta_bernoulli() features only).
+defn_model <- function(defn, j) {
+  name <- defn$models[[j]]
+  p <- if (is.null(defn$parameters)) list() else defn$parameters[[j]]
+  switch(name,
+    beta_bernoulli = beta_bernoulli(),
+    dirichlet_discrete = dirichlet_discrete(p$k),
+    gamma_poisson = gamma_poisson(),
+    beta_negative_binomial = beta_negative_binomial(p$r),
+    normal_inverse_chisq = normal_inverse_chisq(),
+    stop(sprintf("unknown model \"%s\" in the definition", name)))
+}
+
+# The datamicroscopes kind ("bb", ...) of each feature of a definition.
+defn_kinds <- function(defn) unname(model_kinds[defn$models])
+
 #' @export
 print.microscopes_model_definition <- function(x, ...) {
-  cat(sprintf("<microscopes model definition: %d rows, %d %s features>\n",
-              x$n, x$D, paste(unique(x$models), collapse = "/")))
+  if (length(unique(x$models)) == 1L) {
+    cat(sprintf("<microscopes model definition: %d rows, %d %s features>\n",
+                x$n, x$D, x$models[1]))
+  } else {
+    counts <- table(factor(x$models, levels = unique(x$models)))
+    cat(sprintf("<microscopes model definition: %d rows, %d features (%s)>\n", x$n, x$D,
+                paste(sprintf("%d %s", as.vector(counts), names(counts)), collapse = ", ")))
+  }
   invisible(x)
 }
 
-#' Wrap a data matrix for the samplers
+#' Wrap data for the samplers
 #'
-#' Validates a binary data matrix once and packs it into the compact form the
-#' C samplers read: row-major codes plus, for each row, the list of its
-#' features equal to 1 and of its missing features. Every runner made from
-#' one view shares this packed copy.
+#' Validates the data once and keeps it in the form the C samplers read.
+#' Every runner made from one view shares this copy.
+#'
+#' A binary matrix is packed into row-major codes plus, for each row, the
+#' list of its features equal to 1 and of its missing features.
+#'
+#' A data frame gives one feature per column. Each column must be logical,
+#' a factor (ordered or not), integer or double; a character column must be
+#' made a factor first (`factor()`), and list columns, matrix columns and
+#' columns of other classes (dates, times) are refused, as are data frames
+#' without rows or columns and columns without a name or with a name used
+#' twice. The columns are kept as they are stored: logical; a factor as its
+#' integer codes 1, 2, ... with attribute `levels`; integer; double.
+#' [default_models()] chooses a model for each column from this type.
+#'
+#' In both, `NA` (or `NaN`) marks an unobserved cell, which is left out of
+#' every likelihood term.
 #'
 #' @param Y A logical matrix, or a numeric matrix of 0s and 1s, with one row
-#'   per entity and one column per feature. `NA` marks an unobserved entry,
-#'   which is left out of every likelihood term.
-#' @return A `microscopes_dataview`: a plain list (safe to `saveRDS`).
+#'   per entity and one column per feature; or a data frame with one row per
+#'   entity and one column per feature.
+#' @return A `microscopes_dataview`: a plain list (safe to `saveRDS`) with
+#'   `n` (rows), `D` (features) and `colnames`; for a data frame also
+#'   `source = "data.frame"` and `columns`.
 #' @examples
 #' Y <- matrix(c(TRUE, FALSE, NA, TRUE), 2, 2)
 #' view <- dataview(Y)
 #' view
+#' dataview(warpbreaks)
 #' @export
 dataview <- function(Y) {
   if (is.data.frame(Y)) {
-    abort_arg("Y", "must be a logical or 0/1 matrix, not a data frame; use `as.matrix()` first.")
+    return(dataview_from_data_frame(Y, "Y", call = sys.call()))
   }
   if (!is.matrix(Y) || !(is.logical(Y) || is.numeric(Y))) {
-    abort_arg("Y", sprintf("must be a logical or 0/1 matrix, not %s.", describe_type(Y)))
+    abort_arg("Y", sprintf("must be a logical or 0/1 matrix or a data frame, not %s.",
+                           describe_type(Y)))
   }
   if (nrow(Y) == 0L || ncol(Y) == 0L) {
     abort_arg("Y", "must have at least one row and one column.")
@@ -96,8 +401,28 @@ dataview <- function(Y) {
             class = "microscopes_dataview")
 }
 
+# dataview(x) for an argument not called `Y`: its errors name `arg`.
+dataview_for_arg <- function(x, arg, call) {
+  if (is.data.frame(x)) return(dataview_from_data_frame(x, arg, call = call))
+  tryCatch(dataview(x), error = function(e) {
+    stop(microscopes_condition(sub("^`Y`", sprintf("`%s`", arg), conditionMessage(e)),
+                               class = "microscopes_error_argument", call = call))
+  })
+}
+
 #' @export
 print.microscopes_dataview <- function(x, ...) {
+  if (identical(x$source, "data.frame")) {
+    types <- vapply(x$columns, column_type, character(1))
+    counts <- table(factor(types, levels = c("logical", "factor", "integer", "double")))
+    counts <- counts[counts > 0]
+    n_missing <- sum(vapply(x$columns, function(col) sum(is.na(col)), numeric(1)))
+    cat(sprintf("<microscopes dataview: %d rows x %d %s (%s), %s missing %s>\n",
+                x$n, x$D, if (x$D == 1L) "column" else "columns",
+                paste(as.vector(counts), names(counts), collapse = ", "),
+                format(n_missing), if (n_missing == 1) "cell" else "cells"))
+    return(invisible(x))
+  }
   n_on <- length(x$on_feature)
   n_missing <- length(x$missing_feature)
   cat(sprintf("<microscopes dataview: %d rows x %d binary features, %.1f%% ones, %d missing>\n",
@@ -123,7 +448,8 @@ check_definition <- function(defn, call = caller_call()) {
               "a model definition from `model_definition()`", call = call)
 }
 
-check_view_fits <- function(view, defn, call = caller_call()) {
+# Rows and features of a view against a definition.
+check_view_shape <- function(view, defn, call = caller_call()) {
   force(call)
   for (field in c("n", "D")) {
     v <- view[[field]]
@@ -142,4 +468,41 @@ check_view_fits <- function(view, defn, call = caller_call()) {
                               view$D, defn$D), call = call)
   }
   invisible(view)
+}
+
+# What the samplers are given: a view that fits the definition, in a form
+# the C core of this build runs.
+check_view_fits <- function(view, defn, call = caller_call()) {
+  force(call)
+  check_view_shape(view, defn, call = call)
+  check_sampler_supports(view, defn, call = call)
+  invisible(view)
+}
+
+# The C core of this build runs beta_bernoulli() features of binary matrix
+# views; the feature blocks of the other models (src/block.h) and the
+# runner built from pack_blocks() replace this check when they are wired
+# in. Until then a definition with other models is refused here rather
+# than run as if its features were binary.
+check_sampler_supports <- function(view, defn, call = caller_call()) {
+  force(call)
+  other <- which(defn$models != "beta_bernoulli")
+  if (length(other) > 0L) {
+    abort_arg("defn", sprintf(
+      "has a %s() feature (feature %d); the samplers of this version run beta_bernoulli() features only.",
+      defn$models[other[1]], other[1]), call = call)
+  }
+  if (identical(view$source, "data.frame")) {
+    abort_arg("view", paste(
+      "comes from a data frame; the samplers of this version take binary matrix views:",
+      "use `dataview(as.matrix(data))` on logical or 0/1 columns."), call = call)
+  }
+  invisible(view)
+}
+
+abort_binary_view <- function(defn, arg, call) {
+  other <- which(defn$models != "beta_bernoulli")[1]
+  abort_arg(arg, sprintf(
+    "has a %s() feature (feature %d), but the view holds a binary matrix; make the view from a data frame to use other models.",
+    defn$models[other], other), call = call)
 }

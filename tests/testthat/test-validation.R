@@ -19,7 +19,6 @@ val_workflow <- function() {
 
 test_that("dataview() rejects what is not a binary matrix", {
   Y <- val_data()
-  expect_snapshot(error = TRUE, dataview(as.data.frame(Y)))
   expect_snapshot(error = TRUE, dataview(matrix(c("1", "0"), 1, 2)))
   expect_snapshot(error = TRUE, dataview(list(1, 0)))
   expect_snapshot(error = TRUE, dataview(c(1, 0, 1)))
