@@ -101,6 +101,10 @@
 posterior_predictive <- function(queries, infers, samples_per_chain = 1,
                                  weights = NULL, threads = NULL) {
   call <- sys.call()
+  if (query_is_mixed(infers)) {
+    return(mixed_posterior_predictive(queries, infers, samples_per_chain, weights, threads,
+                                      call = call))
+  }
   states <- query_states(infers, call = call)
   x <- query_matrix(queries, states$D, call = call)
   spc <- check_whole_number(samples_per_chain, "samples_per_chain", min = 1,
@@ -137,6 +141,11 @@ posterior_predictive_statistic <- function(queries, infers,
                                            exact = FALSE, weights = NULL,
                                            threads = NULL) {
   call <- sys.call()
+  if (query_is_mixed(infers)) {
+    exact <- check_flag(exact, "exact", call = call)
+    return(mixed_posterior_predictive_statistic(queries, infers, query_merge(merge, call = call),
+                                                weights, threads, call = call))
+  }
   states <- query_states(infers, call = call)
   x <- query_matrix(queries, states$D, call = call)
   spc <- check_whole_number(samples_per_chain, "samples_per_chain", min = 1,
