@@ -113,7 +113,8 @@ SEXP C_query_mixed(SEXP x, SEXP kinds, SEXP n_levels, SEXP parameter,
     p.states = st;
 
     char msg[256];
-    if (qb_check(&p, msg, sizeof msg)) Rf_error("`infers` or `queries`: %s.", msg);
+    int bad = qb_check(&p, msg, sizeof msg);
+    if (bad) Rf_error("`%s`: %s.", bad == 2 ? "queries" : "infers", msg);
 
     int n_protected = 2;
     SEXP ds_buf = R_NilValue;
