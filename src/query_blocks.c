@@ -14,6 +14,7 @@
 
 #include "alloc.h"
 #include "block.h"
+#include "block_util.h"
 #include "query_blocks.h"
 #include "rng.h"
 #include "status.h"
@@ -527,6 +528,9 @@ int qb_run(const qb_problem_t *p, int n_threads, parallel_poll_fn poll,
         }
     }
 
+    /* gp's setup fills a shared table of log x! on first use: fill it
+     * here, on one thread, before the workers build their blocks. */
+    block_fill_log_factorials();
     status = parallel_for(S, n_threads < S ? n_threads : S, build_state, &ps,
                           poll, poll_ctx);
     if (status == MS_OK)
