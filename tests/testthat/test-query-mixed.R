@@ -256,3 +256,29 @@ test_that("binary states keep the binary query path", {
   q[, 3] <- NA
   expect_true(is.matrix(posterior_predictive_statistic(q, st, exact = TRUE)))
 })
+
+test_that("a failed allocation at any point of a mixed query is an error, and the next query works", {
+  fail_alloc <- function(k) .Call(microscopes:::C_test_fail_alloc, k)
+  on.exit(fail_alloc(0), add = TRUE)
+  fx <- mixed_fixture()
+  states <- lapply(1:2, function(s) {
+    mixed_test_state(fx$data, fx$models, list(c(1, 1, 2, 2, 2, 3), rep(1, 6))[[s]], fx$hps)
+  })
+  q <- mixed_queries()
+  expected <- posterior_predictive_statistic(q, states, threads = 1)
+  failures <- 0
+  for (k in 1:300) {
+    fail_alloc(k)
+    outcome <- tryCatch({
+      posterior_predictive_statistic(q, states, threads = 1)
+      "ok"
+    }, error = function(e) conditionMessage(e))
+    left <- fail_alloc(0)
+    if (left > 0) break    # the k-th allocation was never reached: all tried
+    failures <- failures + 1
+    expect_match(outcome, "memory")
+    expect_identical(posterior_predictive_statistic(q, states, threads = 1), expected)
+  }
+  expect_gt(failures, 20)
+  expect_lt(k, 300)
+})
