@@ -36,8 +36,7 @@ mixed_posterior_predictive <- function(queries, infers, samples_per_chain, weigh
   } else {
     sort(sample.int(S, as.integer(n_draws), replace = TRUE, prob = w))
   }
-  out <- .Call(C_query_mixed, q$x, q$kinds, q$n_levels, q$parameter, states$states, 0L,
-               as.integer(draw_state), NULL, threads)
+  out <- query_mixed_call(q, states, 0L, as.integer(draw_state), NULL, threads, call)
   lapply(seq_len(dim(out)[3]), function(j) query_mixed_draw_frame(out[, , j, drop = FALSE], q))
 }
 
@@ -53,9 +52,21 @@ mixed_posterior_predictive_statistic <- function(queries, infers, merge, weights
   S <- length(states$states)
   w <- query_weights(weights, S, call = call)
   threads <- resolve_threads(threads, call = call)
-  means <- .Call(C_query_mixed, q$x, q$kinds, q$n_levels, q$parameter, states$states, 1L,
-                 NULL, w, threads)
+  means <- query_mixed_call(q, states, 1L, NULL, w, threads, call)
   query_mixed_mean_frame(means, q)
+}
+
+# The C query; an error the C side raises (a state's values that do not
+# fit, out of memory) is raised again with the user's call, as a
+# microscopes error. An interrupt is not an error and passes through.
+query_mixed_call <- function(q, states, mode, draw_state, weights, threads, call) {
+  tryCatch(
+    .Call(C_query_mixed, q$x, q$kinds, q$n_levels, q$parameter, states$states, mode,
+          draw_state, weights, threads),
+    error = function(e) {
+      stop(microscopes_condition(conditionMessage(e), class = "microscopes_error_query",
+                                 call = call))
+    })
 }
 
 # ---------------------------------------------------------------------------
