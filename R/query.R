@@ -32,6 +32,31 @@
 #' are averaged over the states, each with weight `1 / length(infers)` unless
 #' `weights` says otherwise.
 #'
+#' **Data frames and mixed models.** For states of a definition with other
+#' models than [beta_bernoulli()] (their `stats` hold each feature's
+#' sufficient statistics per group), `queries` is a data frame with one
+#' column per feature, converted as [dataview()] converts one (a factor
+#' column of a [dirichlet_discrete()] feature must have its `k` levels; a
+#' column left all `NA` may be logical). The group's posterior is the one
+#' above with each model's collapsed predictive in place of the
+#' beta-Bernoulli one (see [models]); a finite mixture's state
+#' (`fixed_model_definition()`, `K` groups) weighs group `k` by
+#' \eqn{n_k + \alpha/K}{n_k + alpha/K} and its unused groups together by
+#' \eqn{(K - K_+) \alpha / K}{(K - K+) alpha/K}. `posterior_predictive()`
+#' then returns a list of `length(infers) * samples_per_chain` data frames
+#' of the query's shape, one per joint draw, each column in its own type (a
+#' factor with the query's levels, integer counts, doubles, logical; a
+#' column given all `NA` comes back in the model's type, levels of a
+#' factor as integers 1..k). `posterior_predictive_statistic()` supports
+#' `merge = "avg"` only and computes it in closed form (`samples_per_chain`
+#' and `exact` are not used): a data frame of the query's shape whose
+#' numeric and count columns hold the predictive mean (`Inf` for a
+#' [beta_negative_binomial()] cell whose mean does not exist), logical
+#' columns the probability of `TRUE`, and factor columns the most probable
+#' level, with `attr(result, "level_probabilities")[[column]]` the
+#' `nrow(queries) x k` matrix of level probabilities (observed cells: 1 at
+#' the observed level).
+#'
 #' A row with every entry missing is allowed: its group is drawn from the CRP
 #' prior, so the result is the prior predictive of a new row given the state.
 #' A row with no missing entry is returned as given.
@@ -43,6 +68,7 @@
 #'
 #' @param queries A logical matrix, or a numeric matrix of 0, 1 and `NA`, with
 #'   one column per feature of the states; `NA` marks the entries to predict.
+#'   For states of mixed models, a data frame (see Details).
 #' @param infers A latent state (class `"microscopes_state"`), or a non-empty
 #'   list of states of one model definition, e.g. from `get_latents()`.
 #' @param samples_per_chain Number of draws per state (a whole number >= 1).
@@ -103,6 +129,10 @@
 posterior_predictive <- function(queries, infers, samples_per_chain = 1,
                                  weights = NULL, threads = NULL) {
   call <- sys.call()
+  if (query_is_mixed(infers)) {
+    return(mixed_posterior_predictive(queries, infers, samples_per_chain, weights, threads,
+                                      call = call))
+  }
   states <- query_states(infers, call = call)
   x <- query_matrix(queries, states$D, call = call)
   spc <- check_whole_number(samples_per_chain, "samples_per_chain", min = 1,
@@ -139,6 +169,11 @@ posterior_predictive_statistic <- function(queries, infers,
                                            exact = FALSE, weights = NULL,
                                            threads = NULL) {
   call <- sys.call()
+  if (query_is_mixed(infers)) {
+    exact <- check_flag(exact, "exact", call = call)
+    return(mixed_posterior_predictive_statistic(queries, infers, query_merge(merge, call = call),
+                                                weights, threads, call = call))
+  }
   states <- query_states(infers, call = call)
   x <- query_matrix(queries, states$D, call = call)
   spc <- check_whole_number(samples_per_chain, "samples_per_chain", min = 1,

@@ -25,6 +25,10 @@ SEXP C_score_stats(SEXP kind, SEXP hps, SEXP stats, SEXP sizes, SEXP n_levels,
 SEXP C_query_predictive(SEXP x, SEXP states, SEXP kind, SEXP draw_state,
                         SEXP state_weight, SEXP threads);
 SEXP C_query_zmatrix(SEXP labels, SEXP weights, SEXP threads);
+/* r_query_blocks.c: queries on mixed states */
+SEXP C_query_mixed(SEXP x, SEXP kinds, SEXP n_levels, SEXP parameter,
+                   SEXP states, SEXP mode, SEXP draw_state, SEXP weights,
+                   SEXP threads);
 SEXP C_query_ls_loss(SEXP labels, SEXP weights);
 SEXP C_test_fail_alloc(SEXP k);
 /* r_fit.c: the front end */
@@ -63,6 +67,7 @@ static const R_CallMethodDef call_methods[] = {
     {"score_stats", (DL_FUNC)&C_score_stats, 6},
     {"query_predictive", (DL_FUNC)&C_query_predictive, 6},
     {"query_zmatrix", (DL_FUNC)&C_query_zmatrix, 3},
+    {"query_mixed", (DL_FUNC)&C_query_mixed, 9},
     {"query_ls_loss", (DL_FUNC)&C_query_ls_loss, 2},
     {"test_fail_alloc", (DL_FUNC)&C_test_fail_alloc, 1},
     {"runner_record", (DL_FUNC)&C_runner_record, 5},
