@@ -13,7 +13,7 @@ runner_from_blocks <- function(defn, blocks, latent, kc) {
   kernels <- microscopes:::check_kernel_config(kc, defn$D)
   ptr <- .Call(microscopes:::C_runner_new, blocks$blocks, latent$assignments,
                latent$cluster_hp$alpha, blocks$hps, kernels,
-               microscopes:::state_checkpoint(latent))
+               microscopes:::state_checkpoint(latent), 0L)
   structure(list(ptr = ptr, defn = defn, models = latent$models, kernel_config = kc),
             class = "microscopes_runner")
 }
@@ -66,9 +66,9 @@ test_that("malformed block lists are refused with the part named", {
   expect_snapshot(error = TRUE, runner_from_blocks(defn, bad, s0, kc))
   bad <- good
   bad$blocks[[1]]$kind <- 2L
-  bad$blocks[[1]]$ivalues <- rep(0L, n * D)
+  bad$blocks[[1]]$ivalues <- rep(0L, n * D - 1L)
   bad$hps[[1]]$hp <- c(1, 1, 1, 1, 1, 1)
-  # gp blocks are the model library's (not in this build): a clear failure.
+  # A gp block whose cells are not n x F.
   expect_snapshot(error = TRUE, runner_from_blocks(defn, bad, s0, kc))
 })
 
