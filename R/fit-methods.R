@@ -63,10 +63,17 @@ diagnostic_warnings <- function(diag) {
 
 fit_header <- function(fit) {
   view <- fit$data
-  n_missing <- length(view$missing_feature)
   kept <- vapply(fit$draws, function(d) length(d$iteration), integer(1))
-  c(sprintf("Data: %d rows x %d binary features%s", view$n, view$D,
-            if (n_missing > 0) sprintf(" (%d entries missing)", n_missing) else ""),
+  data_line <- if (identical(view$source, "data.frame")) {
+    n_missing <- sum(vapply(view$columns, function(col) sum(is.na(col)), numeric(1)))
+    sprintf("Data: %d rows x %d columns%s", view$n, view$D,
+            if (n_missing > 0) sprintf(" (%s cells missing)", format(n_missing)) else "")
+  } else {
+    n_missing <- length(view$missing_feature)
+    sprintf("Data: %d rows x %d binary features%s", view$n, view$D,
+            if (n_missing > 0) sprintf(" (%d entries missing)", n_missing) else "")
+  }
+  c(data_line,
     sprintf("Model: %s of %s%s", fit_model_name(fit$defn), paste(
       sprintf("%d %s", as.vector(table(fit$defn$models)), names(table(fit$defn$models))),
       collapse = ", "),
@@ -241,8 +248,7 @@ fit_profiles <- function(fit, partition) {
 as.data.frame.microscopes_fit <- function(x, row.names = NULL, optional = FALSE, ...) {
   scalars <- fit_scalars(x)
   hps <- fit_feature_hps(x)
-  nm <- feature_names(x)
-  colnames(hps) <- c(sprintf("a[%s]", nm), sprintf("b[%s]", nm))
+  colnames(hps) <- fit_hp_names(x)
   cbind(scalars, as.data.frame(hps, check.names = FALSE))
 }
 

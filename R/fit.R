@@ -38,7 +38,13 @@
 #' threads, nor on whether the chains run here or on a `cluster`.
 #'
 #' @param data A logical or 0/1 matrix (rows are entities, columns binary
-#'   features, `NA` for a missing entry), or a [dataview()].
+#'   features, `NA` for a missing entry), a data frame (one feature per
+#'   column, of any type the [models] take, `NA` for a missing cell), or a
+#'   [dataview()].
+#' @param models `NULL` for the default: every column beta-Bernoulli for a
+#'   binary matrix, [default_models()] for a data frame (which says what it
+#'   chose unless `quiet = TRUE`); or a list of one model per column (see
+#'   [models]), as [model_definition()] takes it.
 #' @param chains Number of chains.
 #' @param iter Iterations per chain, warmup included.
 #' @param warmup Iterations per chain that are not kept (`0 <= warmup <
@@ -66,6 +72,7 @@
 #'   draws are those of a local run with the same seed. A fit made on a
 #'   cluster holds no runners: [update()][update.microscopes_fit] rebuilds
 #'   them here from the final states.
+#' @param quiet `TRUE` hides [default_models()]' message.
 #' @return A `microscopes_fit`: a list with the data view `data`, the model
 #'   definition `defn`, the kernel configuration `kernel_config`, the
 #'   runners `runners` (a [parallel_runner()]), the final `states`, the kept
@@ -82,24 +89,31 @@
 #' # A finite mixture of (at most) 3 latent classes:
 #' fit3 <- dpmixture(house_votes, chains = 2, iter = 100, seed = 1, K = 3)
 #' fit3
+#' # A data frame of mixed column types (logical, factor, counts, numbers):
+#' sprays <- transform(InsectSprays, count = as.integer(count))
+#' fit_df <- dpmixture(sprays, chains = 2, iter = 60, seed = 1, quiet = TRUE)
+#' fit_df
 #' @export
-dpmixture <- function(data, chains = 4, iter = 1000, warmup = floor(iter / 2),
-                      thin = 1, kernels = NULL, threads = NULL, init = NULL,
-                      seed = NULL, progress = interactive(), cluster = NULL, K = NULL) {
+dpmixture <- function(data, models = NULL, chains = 4, iter = 1000,
+                      warmup = floor(iter / 2), thin = 1, kernels = NULL,
+                      threads = NULL, init = NULL, seed = NULL,
+                      progress = interactive(), cluster = NULL, K = NULL,
+                      quiet = FALSE) {
   call <- sys.call()
-  view <- as_dataview(data, arg = "data", call = call)
+  view <- if (is.data.frame(data)) dataview_for_arg(data, "data", call = call) else
+    as_dataview(data, arg = "data", call = call)
   chains <- check_whole_number(chains, "chains", min = 1, call = call)
   iter <- check_whole_number(iter, "iter", min = 1, call = call)
   warmup <- check_whole_number(warmup, "warmup", min = 0, max = iter - 1, call = call)
   thin <- check_whole_number(thin, "thin", min = 1, call = call)
   progress <- check_flag(progress, "progress", call = call)
   if (!is.null(threads)) threads <- check_whole_number(threads, "threads", min = 1, call = call)
-  models <- rep(list(beta_bernoulli()), view$D)
-  if (is.null(K)) {
-    defn <- model_definition(view$n, models)
-  } else {
+  quiet <- check_flag(quiet, "quiet", call = call)
+  models <- fit_models(view, models, quiet, call = call)
+  defn <- with_call(model_definition(view, models), call)
+  if (!is.null(K)) {
     K <- check_whole_number(K, "K", min = 1, call = call)
-    defn <- fixed_model_definition(view$n, K, models)
+    defn <- with_call(fixed_model_definition(view$n, K, models), call)
   }
   if (is.null(kernels)) kernels <- default_kernel_config(defn)
   check_kernel_config(kernels, defn$D, call = call)
@@ -139,6 +153,22 @@ dpmixture <- function(data, chains = 4, iter = 1000, warmup = floor(iter / 2),
   } else {
     fit_run_cluster(fit, cluster, streams, init, iter)
   }
+}
+
+# The models of a fit: every column beta-Bernoulli for a binary matrix
+# (today's fits), default_models() for a data frame, or the user's list.
+fit_models <- function(view, models, quiet, call) {
+  if (!is.null(models)) return(models)
+  if (!identical(view$source, "data.frame")) return(rep(list(beta_bernoulli()), view$D))
+  default_models(view, quiet = quiet)
+}
+
+# Evaluates `expr`, giving its argument errors the caller's call.
+with_call <- function(expr, call) {
+  tryCatch(expr, microscopes_error_argument = function(e) {
+    e$call <- call
+    stop(e)
+  })
 }
 
 #' Run a fit's chains longer
@@ -265,8 +295,8 @@ n_kept <- function(done, warmup, thin) {
 }
 
 append_draws <- function(old, new) {
-  D2 <- ncol(new$feature_hps)
   if (is.null(old)) return(new)
+  D2 <- ncol(new$feature_hps)
   old$labels <- c(old$labels, new$labels)
   old$iteration <- c(old$iteration, new$iteration)
   old$n_groups <- c(old$n_groups, new$n_groups)
@@ -465,10 +495,30 @@ fit_scalars <- function(fit) {
     log_joint = get("log_joint") %||% numeric(0))
 }
 
+# Per draw (rows), the feature hyperparameters: all-bb fits a_1..a_D then
+# b_1..b_D; other fits every feature's hp vector in feature order
+# (fit_hp_names()).
 fit_feature_hps <- function(fit) {
   hps <- do.call(rbind, lapply(fit$draws, `[[`, "feature_hps"))
-  if (is.null(hps)) hps <- matrix(numeric(0), 0, 2 * fit$data$D)
+  if (is.null(hps)) hps <- matrix(numeric(0), 0, length(fit_hp_names(fit)))
   hps
+}
+
+fit_all_bb <- function(fit) all(fit$defn$models == "beta_bernoulli")
+
+# Column names of fit_feature_hps(): `a[col]`, `b[col]` for all-bb fits
+# (as before the model library); otherwise `hp[col].name`, with dd's
+# `hp[col].alphas[1]`, ... .
+fit_hp_names <- function(fit) {
+  nm <- fit$data$colnames
+  if (is.null(nm)) nm <- paste0("V", seq_len(fit$data$D))
+  if (fit_all_bb(fit)) return(c(sprintf("a[%s]", nm), sprintf("b[%s]", nm)))
+  unlist(lapply(seq_len(fit$defn$D), function(d) {
+    model <- defn_model(fit$defn, d)
+    hp <- model$hp_names
+    if (model$kind == "dd") hp <- sprintf("alphas[%d]", seq_len(model$parameters$k))
+    sprintf("hp[%s].%s", nm[d], hp)
+  }))
 }
 
 n_draws <- function(fit) sum(vapply(fit$draws, function(d) length(d$iteration), integer(1)))

@@ -10,7 +10,7 @@ int draws_label_bytes(int n) { return n <= 65536 ? 2 : 4; }
 
 static int draws_reserve(draws_t *draws, int capacity) {
     if (capacity <= draws->capacity) return MS_OK;
-    const size_t n = (size_t)draws->n, D2 = 2 * (size_t)draws->D;
+    const size_t n = (size_t)draws->n, D2 = (size_t)draws->hp_width;
     unsigned char *labels =
         ms_realloc(draws->labels, (size_t)capacity * n * draws->label_bytes + 1);
     if (labels) draws->labels = labels;
@@ -30,12 +30,28 @@ static int draws_reserve(draws_t *draws, int capacity) {
     return MS_OK;
 }
 
-draws_t *draws_new(int n, int D, long iteration, long warmup, int thin,
-                   int expected) {
+static int all_bb(const state_t *st) {
+    const block_t *bb = state_bb_block(st);
+    return bb != NULL && bb->n_features == st->D;
+}
+
+int draws_hp_width(const state_t *st) {
+    if (all_bb(st)) return 2 * st->D;
+    int width = 0;
+    for (int k = 0; k < st->n_blocks; k++) {
+        const block_t *b = &st->blocks[k];
+        width += b->hp_offset[b->n_features];
+    }
+    return width;
+}
+
+draws_t *draws_new(int n, int D, int hp_width, long iteration, long warmup,
+                   int thin, int expected) {
     draws_t *draws = ms_calloc(1, sizeof(draws_t));
     if (draws == NULL) return NULL;
     draws->n = n;
     draws->D = D;
+    draws->hp_width = hp_width;
     draws->label_bytes = draws_label_bytes(n);
     draws->iteration = iteration;
     draws->warmup = warmup;
@@ -89,13 +105,31 @@ int draws_record(draws_t *draws, const state_t *st, double log_joint) {
     draws->kept_iteration[t] = (int)i;
     draws->alpha[t] = st->alpha;
     draws->log_joint[t] = log_joint;
-    double *hps = draws->hps + (size_t)t * 2 * (size_t)draws->D;
-    /* The bb layout (a_1..a_D, b_1..b_D); fits of other models are not
-     * recorded yet (r_fit.c refuses them). */
-    const block_t *bb = state_bb_block(st);
-    if (bb == NULL || bb->n_features != draws->D) return MS_ERR_UNSUPPORTED;
-    memcpy(hps, bb_of(bb)->a, (size_t)draws->D * sizeof(double));
-    memcpy(hps + draws->D, bb_of(bb)->b, (size_t)draws->D * sizeof(double));
+    double *hps = draws->hps + (size_t)t * (size_t)draws->hp_width;
+    if (all_bb(st)) {
+        /* Today's layout, so that all-bb fits read as before. */
+        const bb_block_t *bb = bb_of(state_bb_block(st));
+        memcpy(hps, bb->a, (size_t)draws->D * sizeof(double));
+        memcpy(hps + draws->D, bb->b, (size_t)draws->D * sizeof(double));
+    } else {
+        /* Global feature order; a bb feature's (alpha, beta) are read from
+         * the block's own (a, b), which its slice kernel updates. */
+        int at = 0;
+        for (int d = 0; d < st->D; d++) {
+            const block_t *b = &st->blocks[st->feature_block[d]];
+            const int j = st->feature_local[d];
+            const int lo = b->hp_offset[j], len = b->hp_offset[j + 1] - lo;
+            if (at + len > draws->hp_width) return MS_ERR_UNSUPPORTED;
+            if (b->ops->kind == BLOCK_BETA_BERNOULLI) {
+                hps[at] = bb_of(b)->a[j];
+                hps[at + 1] = bb_of(b)->b[j];
+            } else {
+                memcpy(hps + at, b->hp + lo, (size_t)len * sizeof(double));
+            }
+            at += len;
+        }
+        if (at != draws->hp_width) return MS_ERR_UNSUPPORTED;
+    }
     draws->length++;
     return MS_OK;
 }

@@ -25,7 +25,11 @@ typedef struct draws {
     int *n_groups;
     int *kept_iteration;
     double *alpha, *log_joint;
-    double *hps;            /* capacity x 2D: a_1..a_D, then b_1..b_D */
+    int hp_width;           /* hyperparameters per draw (draws_hp_width) */
+    double *hps;            /* capacity x hp_width: all-bb states a_1..a_D,
+                             * then b_1..b_D (today's layout); any other
+                             * state every feature's hp vector in global
+                             * feature order (dd: its k alphas) */
     int *map;               /* scratch: slot -> label, map_size entries */
     int map_size;
 } draws_t;
@@ -33,10 +37,14 @@ typedef struct draws {
 /* Label width for n rows. */
 int draws_label_bytes(int n);
 
+/* Hyperparameters a draw of state `st` records: 2 D for an all-bb state,
+ * else the sum of the features' hp vector lengths. */
+int draws_hp_width(const state_t *st);
+
 /* A recorder for a chain that has completed `iteration` iterations, with
  * room for `expected` draws (it grows if more come). NULL without memory. */
-draws_t *draws_new(int n, int D, long iteration, long warmup, int thin,
-                   int expected);
+draws_t *draws_new(int n, int D, int hp_width, long iteration, long warmup,
+                   int thin, int expected);
 void draws_free(draws_t *draws);
 
 /* Called once after each iteration of the chain. MS_OK or MS_ERR_NOMEM. */

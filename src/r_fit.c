@@ -24,7 +24,8 @@ SEXP C_runner_record(SEXP ptr, SEXP iteration, SEXP warmup, SEXP thin,
         th == NA_INTEGER || th < 1 || ex == NA_INTEGER || ex < 0)
         Rf_error("recording draws: bad iteration, warmup, thin or size "
                  "(internal error).");
-    draws_t *draws = draws_new(chain->state.n, chain->state.D, (long)it,
+    draws_t *draws = draws_new(chain->state.n, chain->state.D,
+                               draws_hp_width(&chain->state), (long)it,
                                (long)w, th, ex);
     if (draws == NULL) stop_on_status(MS_ERR_NOMEM, "dpmixture()");
     draws_free(chain->recorder);
@@ -47,7 +48,7 @@ SEXP C_runner_take_draws(SEXP ptr) {
     chain_t *chain = runner_chain(ptr);
     draws_t *draws = chain->recorder;
     if (draws == NULL) Rf_error("the runner records no draws (internal error).");
-    const int T = draws->length, n = draws->n, D = draws->D;
+    const int T = draws->length, n = draws->n, H = draws->hp_width;
     const char *names[] = {"labels", "label_bytes", "iteration", "n_groups",
                            "alpha", "log_joint", "feature_hps", ""};
     SEXP out = PROTECT(Rf_mkNamed(VECSXP, names));
@@ -59,14 +60,14 @@ SEXP C_runner_take_draws(SEXP ptr) {
     SEXP groups = SET_VECTOR_ELT(out, 3, Rf_allocVector(INTSXP, T));
     SEXP alpha = SET_VECTOR_ELT(out, 4, Rf_allocVector(REALSXP, T));
     SEXP joint = SET_VECTOR_ELT(out, 5, Rf_allocVector(REALSXP, T));
-    SEXP hps = SET_VECTOR_ELT(out, 6, Rf_allocMatrix(REALSXP, T, 2 * D));
+    SEXP hps = SET_VECTOR_ELT(out, 6, Rf_allocMatrix(REALSXP, T, H));
     for (int t = 0; t < T; t++) {
         INTEGER(iter)[t] = draws->kept_iteration[t];
         INTEGER(groups)[t] = draws->n_groups[t];
         REAL(alpha)[t] = draws->alpha[t];
         REAL(joint)[t] = draws->log_joint[t];
-        for (int j = 0; j < 2 * D; j++)
-            REAL(hps)[t + (R_xlen_t)j * T] = draws->hps[(size_t)t * 2 * D + j];
+        for (int j = 0; j < H; j++)
+            REAL(hps)[t + (R_xlen_t)j * T] = draws->hps[(size_t)t * H + j];
     }
     chain->recorder = NULL;
     draws_free(draws);

@@ -1,0 +1,97 @@
+# The one-call front end on mixed-type data frames (issue 13 on issue 11's
+# model library). Tiny data, few iterations.
+
+mixed_df <- function() {
+  data.frame(a = c(TRUE, FALSE, NA, TRUE, TRUE, FALSE, TRUE, FALSE, TRUE, FALSE),
+             f = factor(c("x", "y", "z", "x", NA, "y", "z", "x", "x", "y")),
+             cnt = c(0L, 3L, 1L, 5L, 2L, NA, 0L, 1L, 4L, 2L),
+             v = c(1.2, 3.4, NA, 0.2, 5.5, 2.2, 1.1, 0.9, 4.1, 2.8))
+}
+
+test_that("dpmixture() fits a data frame with default_models() and says so", {
+  df <- mixed_df()
+  expect_message(fit <- dpmixture(df, chains = 2, iter = 30, seed = 1),
+                 "default_models")
+  expect_silent(dpmixture(df, chains = 2, iter = 30, seed = 1, quiet = TRUE))
+  expect_s3_class(fit, "microscopes_fit")
+  expect_equal(fit$defn$models, c("beta_bernoulli", "dirichlet_discrete",
+                                  "gamma_poisson", "normal_inverse_chisq"))
+  z <- partition_draws(fit)
+  expect_equal(dim(z), c(30L, nrow(df)))
+  out <- capture.output(print(fit))
+  expect_match(out[2], "Data: 10 rows x 4 columns \\(4 cells missing\\)")
+  expect_match(out[3], "1 beta_bernoulli, 1 dirichlet_discrete, 1 gamma_poisson, 1 normal_inverse_chisq",
+               fixed = TRUE)
+  expect_true(any(grepl("R-hat", out)))
+})
+
+test_that("mixed fits record every feature's hyperparameters per draw", {
+  fit <- dpmixture(mixed_df(), chains = 2, iter = 30, seed = 2, quiet = TRUE)
+  df <- as.data.frame(fit)
+  hp_cols <- c("hp[a].alpha", "hp[a].beta", "hp[f].alphas[1]", "hp[f].alphas[2]",
+               "hp[f].alphas[3]", "hp[cnt].alpha", "hp[cnt].inv_beta",
+               "hp[v].mu", "hp[v].kappa", "hp[v].sigmasq", "hp[v].nu")
+  expect_equal(names(df), c("chain", "iteration", "n_groups", "alpha", "log_joint", hp_cols))
+  # The last kept draw of each chain is its final state.
+  for (j in 1:2) {
+    last <- df[df$chain == j, ][sum(df$chain == j), ]
+    s <- fit$states[[j]]
+    want <- unlist(lapply(seq_len(4), function(d) get_feature_hp(s, d)), use.names = FALSE)
+    expect_equal(unname(unlist(last[hp_cols])), want)
+    expect_equal(last$alpha, s$cluster_hp$alpha)
+    expect_equal(last$n_groups, length(unique(s$assignments)))
+  }
+  # The hyperparameters move (the slice kernels run) and stay in support.
+  expect_gt(length(unique(df[["hp[v].mu"]])), 1)
+  expect_true(all(df[["hp[v].kappa"]] > 0 & df[["hp[f].alphas[2]"]] > 0))
+  skip_if_not_installed("posterior")
+  d <- posterior::as_draws_df(fit)
+  expect_true(all(hp_cols %in% names(d)))
+  expect_equal(posterior::ndraws(d), 30L)
+})
+
+test_that("an all-bb data frame keeps the bb naming", {
+  df <- data.frame(x = c(TRUE, FALSE, TRUE, NA, FALSE, TRUE),
+                   y = c(FALSE, FALSE, TRUE, TRUE, NA, TRUE))
+  fit <- dpmixture(df, chains = 1, iter = 10, seed = 1, quiet = TRUE)
+  expect_equal(names(as.data.frame(fit))[-(1:5)], c("a[x]", "a[y]", "b[x]", "b[y]"))
+})
+
+test_that("mixed fits: update() equals one longer run, also after readRDS()", {
+  df <- mixed_df()
+  long <- dpmixture(df, chains = 2, iter = 40, warmup = 10, seed = 3, quiet = TRUE)
+  short <- dpmixture(df, chains = 2, iter = 25, warmup = 10, seed = 3, quiet = TRUE)
+  cont <- update(short, iter = 15)
+  expect_identical(partition_draws(cont), partition_draws(long))
+  expect_identical(as.data.frame(cont), as.data.frame(long))
+  f <- tempfile(fileext = ".rds")
+  saveRDS(short, f)
+  again <- update(readRDS(f), iter = 15)
+  unlink(f)
+  expect_identical(as.data.frame(again), as.data.frame(long))
+})
+
+test_that("mixed fits take a models list, K =, and give a point partition", {
+  df <- mixed_df()
+  models <- list(beta_bernoulli(), dirichlet_discrete(3), beta_negative_binomial(2),
+                 normal_inverse_chisq())
+  fit <- dpmixture(df, models, chains = 2, iter = 20, seed = 4)
+  expect_equal(fit$defn$models[3], "beta_negative_binomial")
+  expect_true(any(grepl("1 beta_negative_binomial", capture.output(print(fit)))))
+  expect_true("hp[cnt].beta" %in% names(as.data.frame(fit)))
+  fk <- dpmixture(df, chains = 2, iter = 20, seed = 4, K = 2, quiet = TRUE)
+  expect_true(all(as.data.frame(fk)$n_groups <= 2))
+  expect_match(capture.output(print(fk))[3], "finite mixture, K = 2")
+  p <- point_partition(fit)
+  expect_length(p, nrow(df))
+  expect_equal(attr(p, "loss"), "VI")
+  expect_identical(as.vector(p), fitted(fit))
+})
+
+test_that("dpmixture() on a data frame names bad models and columns", {
+  df <- mixed_df()
+  expect_error(dpmixture(df, list(beta_bernoulli()), chains = 1, iter = 5),
+               "`models` has 1 model but the data has 4 columns", class = "microscopes_error_argument")
+  expect_error(dpmixture(df, rep(list(gamma_poisson()), 4), chains = 1, iter = 5),
+               class = "microscopes_error_argument")
+})
