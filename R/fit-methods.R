@@ -282,10 +282,29 @@ format.microscopes_fit <- function(x, ...) {
 #' weights are \eqn{n_k + \alpha/K} and \eqn{(K - K_+)\alpha/K}, zero
 #' when all \eqn{K} clusters are in use.
 #'
+#' @section Fits of data frames (any models):
+#' For a fit of a data frame the same quantities come from one state, the
+#' point partition's groups over the training rows with every feature's
+#' hyperparameters and alpha averaged over the kept draws, through the
+#' posterior-predictive query in C ([posterior_predictive_statistic()]);
+#' \eqn{p_{kd}} is then each model's collapsed predictive (Dirichlet-categorical,
+#' negative binomial, beta-negative-binomial, Student t). `"density"` is
+#' \eqn{\log \sum_k \pi_k \prod_{d \in O} p_{kd}(x_d)}{log sum_k pi_k prod p_kd(x_d)}
+#' with \eqn{\pi_k} the partition prior's predictive (sizes over
+#' \eqn{n + \alpha}), a density for real-valued columns and a probability
+#' for the others. `"impute"` returns a data frame of `newdata`'s shape in
+#' which each `NA` cell holds, averaged over the cluster probabilities of
+#' its row: the predictive mean for count and numeric columns (a count
+#' column becomes double), the most probable level for a factor (its level
+#' probabilities in `attr(, "level_probabilities")[[column]]`, as
+#' [posterior_predictive_statistic()] gives them), and `TRUE` for a logical
+#' column when the predictive probability of `TRUE` is at least 0.5.
+#'
 #' @param object A `microscopes_fit` from [dpmixture()].
 #' @param newdata A logical or 0/1 matrix with the data's columns, `NA` for
-#'   unknown entries; `NULL` for the training rows (only for
-#'   `type = "cluster"`, where it gives `fitted()`).
+#'   unknown entries (a data frame with the data's columns, factor levels
+#'   included, for a fit of a data frame); `NULL` for the training rows
+#'   (only for `type = "cluster"`, where it gives `fitted()`).
 #' @param type `"cluster"`: the most probable cluster of each row (`K + 1`
 #'   for a new cluster); `"prob"`: an `nrow(newdata) x (K + 1)` matrix of
 #'   cluster probabilities, the last column for a new cluster, each row
@@ -305,6 +324,13 @@ format.microscopes_fit <- function(x, ...) {
 #' predict(fit, new, type = "cluster")
 #' round(predict(fit, new, type = "impute")[, 9:16], 2)
 #' predict(fit, new, type = "density")
+#' # A data frame of mixed column types:
+#' sprays <- transform(InsectSprays, count = as.integer(count))
+#' fit_df <- dpmixture(sprays, chains = 2, iter = 60, seed = 1, quiet = TRUE)
+#' new_df <- sprays[c(1, 30), ]
+#' new_df$count <- NA
+#' predict(fit_df, new_df, type = "impute")
+#' round(predict(fit_df, new_df, type = "prob"), 3)
 #' @export
 predict.microscopes_fit <- function(object, newdata = NULL,
                                     type = c("cluster", "prob", "impute", "density"), ...) {
@@ -321,6 +347,7 @@ predict.microscopes_fit <- function(object, newdata = NULL,
     if (type == "cluster") return(partition)
     abort_arg("newdata", sprintf("must be given for type = \"%s\".", type), call = call)
   }
+  if (defn_is_mixed(object$defn)) return(predict_mixed(object, newdata, type, call))
   x <- tryCatch(query_matrix(newdata, object$data$D, call = call), error = function(e) {
     stop(microscopes_condition(sub("^`queries`", "`newdata`", sub("of the states", "of the data", conditionMessage(e))),
                                class = "microscopes_error_argument", call = call))
@@ -383,7 +410,9 @@ fitted.microscopes_fit <- function(object, ...) {
 #' `posterior` package, registered when it is installed) give the kept
 #' draws of K (`n_groups`), alpha, the log joint (`lp__`, so that
 #' bayesplot finds it) and the feature hyperparameters (`a[feature]`,
-#' `b[feature]`), by chain and iteration, so that
+#' `b[feature]` when every feature is beta-Bernoulli; otherwise
+#' `hp[column].name`, such as `hp[v].mu` or, for a
+#' `dirichlet_discrete()` column, `hp[f].alphas[1]`, ...), by chain and iteration, so that
 #' `posterior::summarise_draws()` and bayesplot's `mcmc_trace()` work
 #' directly.
 #'
@@ -416,3 +445,96 @@ as_draws_df.microscopes_fit <- function(x, ...) {
 #' @rdname as_draws.microscopes_fit
 #' @exportS3Method posterior::as_draws
 as_draws.microscopes_fit <- function(x, ...) as_draws_df.microscopes_fit(x, ...)
+
+# ---------------------------------------------------------------------------
+# Mixed fits (any feature models): predictions through the C query path
+# (src/query_blocks.c) on one state, the point-partition state.
+
+# Posterior mean hyperparameters of every feature, as a list of named lists
+# (the form of a mixed state's feature_hps), and alpha, over the kept draws.
+fit_mean_hp_list <- function(fit) {
+  hps <- fit_feature_hps(fit)
+  if (nrow(hps) == 0L) {
+    s <- fit$states[[1]]
+    return(list(hps = s$feature_hps, alpha = s$cluster_hp$alpha))
+  }
+  m <- unname(colMeans(hps))
+  at <- 0L
+  out <- lapply(seq_len(fit$defn$D), function(d) {
+    model <- defn_model(fit$defn, d)
+    len <- query_n_hp(model)
+    v <- m[at + seq_len(len)]
+    at <<- at + len
+    if (model$kind == "dd") list(alphas = v) else stats::setNames(as.list(v), model$hp_names)
+  })
+  list(hps = out, alpha = mean(fit_scalars(fit)$alpha))
+}
+
+# The point partition's groups over the training data, with the feature
+# hyperparameters and alpha averaged over the kept draws: a mixed state,
+# computed once per set of draws. `order` maps the point partition's label
+# k to the state's k-th group.
+fit_point_state <- function(fit) {
+  cache <- fit$cache
+  if (is.environment(cache) && !is.null(cache$point_state)) return(cache$point_state)
+  partition <- as.vector(fit_point_partition(fit))
+  mean_hp <- fit_mean_hp_list(fit)
+  s <- new_mixed_state(fit$defn, fit$data, check_assignment(partition, fit$data$n),
+                       mean_hp$alpha, mean_hp$hps, definition_groups(fit$defn))
+  K <- max(partition)
+  order <- match(s$assignments[match(seq_len(K), partition)], s$groups)
+  out <- list(state = s, order = order, partition = partition)
+  if (is.environment(cache)) cache$point_state <- out
+  out
+}
+
+# `queries` in a query error is `newdata` here.
+as_newdata_error <- function(expr, call) {
+  tryCatch(expr, microscopes_error_argument = function(e) {
+    stop(microscopes_condition(
+      gsub("of the states", "of the fit", sub("^`queries`", "`newdata`", conditionMessage(e))),
+      class = "microscopes_error_argument", call = call))
+  })
+}
+
+predict_mixed <- function(object, newdata, type, call) {
+  point <- fit_point_state(object)
+  s <- point$state
+  states <- query_mixed_states(list(s), call = call)
+  q <- as_newdata_error(query_mixed_frame(newdata, states$defn, call = call), call)
+  threads <- resolve_threads(NULL)
+  rn <- rownames(newdata)
+  if (type == "impute") {
+    means <- query_mixed_call(q, states, 1L, NULL, 1, threads, call)
+    out <- query_mixed_mean_frame(means, q)
+    for (j in seq_along(out)) {
+      if (is.logical(newdata[[j]]) && !all(is.na(newdata[[j]]))) out[[j]] <- out[[j]] >= 0.5
+      if (q$type[j] == "logical") out[[j]] <- out[[j]] >= 0.5
+    }
+    return(out)
+  }
+  K <- length(point$order)
+  logw <- query_mixed_call(q, states, 2L, NULL, NULL, threads, call)
+  # p(x, group k | state) = prior numerator / (n + alpha) x predictive
+  logw <- logw[, c(point$order, ncol(logw)), drop = FALSE] -
+    log(object$data$n + s$cluster_hp$alpha)
+  top <- apply(logw, 1, max)
+  w <- exp(logw - top)
+  total <- rowSums(w)
+  prob <- w / total
+  switch(type,
+    prob = {
+      dimnames(prob) <- list(rn, c(seq_len(K), "new"))
+      prob
+    },
+    cluster = {
+      out <- max.col(prob, ties.method = "first")
+      names(out) <- rn
+      out
+    },
+    density = {
+      out <- top + log(total)
+      names(out) <- rn
+      out
+    })
+}

@@ -393,7 +393,11 @@ static int rows_unit(void *ctx, int unit, int thread, parallel_pool_t *pool) {
             for (int k = 0; k < n_slots; k++)
                 if (sc->logw[k] > top) top = sc->logw[k];
             if (!isfinite(top)) return MS_ERR_NUMERIC;
-            if (p->mode == QBQ_DRAWS) {
+            if (p->mode == QBQ_GROUPS) {
+                const int K1 = p->states[s].K + 1;
+                for (int k = 0; k < K1; k++)
+                    p->out[i + (size_t)k * n] = k < n_slots ? sc->logw[k] : -INFINITY;
+            } else if (p->mode == QBQ_DRAWS) {
                 rng_t rng;
                 rng_seed(&rng, rng_derive_seed(p->seed, (uint64_t)s * (uint64_t)n +
                                                             (uint64_t)i));
@@ -445,6 +449,7 @@ static int rows_unit(void *ctx, int unit, int thread, parallel_pool_t *pool) {
 
 static void copy_observed(const qb_problem_t *p, const int *mean_column) {
     const int n = p->n_rows, D = p->D;
+    if (p->mode == QBQ_GROUPS) return;   /* every cell is written */
     if (p->mode == QBQ_DRAWS) {
         for (int j = 0; j < p->n_draws; j++)
             memcpy(p->out + (size_t)j * n * D, p->x, sizeof(double) * n * D);

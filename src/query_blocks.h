@@ -30,7 +30,8 @@
 
 enum {
     QBQ_DRAWS = 0,      /* joint draws: n_rows x D x n_draws cells */
-    QBQ_MEAN = 1        /* predictive means: n_rows x n_mean_columns */
+    QBQ_MEAN = 1,       /* predictive means: n_rows x n_mean_columns */
+    QBQ_GROUPS = 2      /* one state: n_rows x (K + 1) log group weights */
 };
 
 /* One latent state as plain arrays. */
@@ -66,7 +67,12 @@ typedef struct {
     /* QBQ_DRAWS: n_rows x D x n_draws; QBQ_MEAN: n_rows x M where M sums
      * the features' mean sizes (dd k, else 1), feature by feature.
      * Observed cells are copied (a dd mean column: 1 at the observed
-     * level). Column-major. */
+     * level). Column-major. QBQ_GROUPS (n_states == 1): n_rows x (K + 1),
+     * log of the partition prior's predictive numerator (size_k, alpha;
+     * finite: size_k + alpha/G, (G - K) alpha/G) plus the log predictive
+     * of the row's observed cells; column K is the new group, -Inf when a
+     * finite mixture has no unused group. Dividing by n + alpha gives
+     * p(x_i, group k | state) (predict.microscopes_fit). */
     double *out;
 } qb_problem_t;
 

@@ -68,8 +68,8 @@ SEXP C_query_mixed(SEXP x, SEXP kinds, SEXP n_levels, SEXP parameter,
                    SEXP threads_) {
     int mode = int_scalar(mode_, "mode");
     int threads = int_scalar(threads_, "threads");
-    if (mode != QBQ_DRAWS && mode != QBQ_MEAN)
-        Rf_error("`mode` must be 0 or 1 (internal error).");
+    if (mode != QBQ_DRAWS && mode != QBQ_MEAN && mode != QBQ_GROUPS)
+        Rf_error("`mode` must be 0, 1 or 2 (internal error).");
     if (threads < 1) Rf_error("`threads` must be at least 1.");
     if (threads > 1024) threads = 1024;
     SEXP dim = Rf_getAttrib(x, R_DimSymbol);
@@ -134,6 +134,8 @@ SEXP C_query_mixed(SEXP x, SEXP kinds, SEXP n_levels, SEXP parameter,
         }
         p.n_draws = (int)n_draws;
         p.draw_state = ds;
+    } else if (mode == QBQ_GROUPS) {
+        if (S != 1) Rf_error("group weights are for one state (internal error).");
     } else {
         if (TYPEOF(weights) != REALSXP || XLENGTH(weights) != S)
             Rf_error("`weights` must be a double vector of length %d.", S);
@@ -155,6 +157,8 @@ SEXP C_query_mixed(SEXP x, SEXP kinds, SEXP n_levels, SEXP parameter,
         INTEGER(odim)[2] = p.n_draws;
         Rf_setAttrib(out, R_DimSymbol, odim);
         UNPROTECT(1);
+    } else if (mode == QBQ_GROUPS) {
+        out = PROTECT(Rf_allocMatrix(REALSXP, n, st[0].K + 1));
     } else {
         int M = 0;
         for (int d = 0; d < D; d++) M += qb_mean_size(kind[d], levels[d]);

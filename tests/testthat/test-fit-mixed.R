@@ -95,3 +95,57 @@ test_that("dpmixture() on a data frame names bad models and columns", {
   expect_error(dpmixture(df, rep(list(gamma_poisson()), 4), chains = 1, iter = 5),
                class = "microscopes_error_argument")
 })
+
+test_that("predict() on a mixed fit: probabilities, clusters, densities, imputation", {
+  df <- mixed_df()
+  fit <- dpmixture(df, chains = 2, iter = 30, seed = 5, quiet = TRUE)
+  nd <- df[1:4, ]
+  nd$a[1] <- NA
+  nd$f[2] <- NA
+  nd$v[3] <- NA
+  nd[4, ] <- NA
+  K <- max(fitted(fit))
+  p <- predict(fit, nd, type = "prob")
+  expect_equal(dim(p), c(4L, K + 1L))
+  expect_equal(unname(rowSums(p)), rep(1, 4))
+  expect_identical(unname(predict(fit, nd, type = "cluster")),
+                   unname(max.col(p, ties.method = "first")))
+  # An empty row: the partition prior's predictive, density 0.
+  sizes <- tabulate(fitted(fit))
+  alpha <- mean(as.data.frame(fit)$alpha)
+  expect_equal(unname(p[4, ]), c(sizes, alpha) / (nrow(df) + alpha))
+  d <- predict(fit, nd, type = "density")
+  expect_equal(unname(d[4]), 0)
+  # The densities are a distribution: over a factor's levels, over TRUE/FALSE.
+  one <- df[rep(1, 3), ]
+  one[] <- NA
+  one$f <- factor(c("x", "y", "z"), levels = levels(df$f))
+  expect_equal(sum(exp(predict(fit, one, type = "density"))), 1)
+  two <- df[rep(1, 2), ]
+  two[] <- NA
+  two$a <- c(TRUE, FALSE)
+  expect_equal(sum(exp(predict(fit, two, type = "density"))), 1)
+  # Chain rule: p(a, f) / p(a) is the imputed level probability of f given a.
+  both <- df[rep(1, 3), ]
+  both[] <- NA
+  both$a <- TRUE
+  both$f <- factor(c("x", "y", "z"), levels = levels(df$f))
+  given <- both[1, ]
+  given$f <- factor(NA, levels = levels(df$f))
+  imp <- predict(fit, given, type = "impute")
+  lp <- attr(imp, "level_probabilities")$f
+  expect_equal(unname(exp(predict(fit, both, type = "density") -
+                            predict(fit, given, type = "density"))), unname(lp[1, ]))
+  # Imputation fills only the NA cells, in the columns' types.
+  im <- predict(fit, nd, type = "impute")
+  expect_equal(dim(im), dim(nd))
+  expect_type(im$a, "logical")
+  expect_s3_class(im$f, "factor")
+  expect_false(anyNA(im))
+  obs <- !is.na(nd)
+  expect_equal(im$a[obs[, "a"]], nd$a[obs[, "a"]])
+  expect_equal(im$v[obs[, "v"]], nd$v[obs[, "v"]])
+  expect_equal(as.character(im$f[obs[, "f"]]), as.character(nd$f[obs[, "f"]]))
+  expect_error(predict(fit, nd[, 1:3], type = "prob"), "`newdata`",
+               class = "microscopes_error_argument")
+})
