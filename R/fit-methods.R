@@ -128,7 +128,14 @@ predictive_log_prior <- function(sizes, n, alpha, groups) {
 #' rows of the cluster and the feature's beta hyperparameters averaged over
 #' the draws, as a data frame with columns `cluster`, `size`, `feature`,
 #' `statistic` and `value` (one row per cluster, feature and statistic, so
-#' that features of other kinds fit the same shape).
+#' that features of other kinds fit the same shape). For a fit of a data
+#' frame the statistics are, per model: `"P(1)"` (beta-Bernoulli),
+#' `"P(<level>)"` one row per level (Dirichlet-discrete), `"mean count"`
+#' (gamma-Poisson and beta-negative-binomial: the posterior mean of the
+#' count's mean, `Inf` where it has none) and `"mean"`
+#' (normal-inverse-chi-squared: the posterior mean of the cluster mean),
+#' each given the cluster's rows and the hyperparameters averaged over the
+#' draws.
 #'
 #' `as.data.frame()` gives one row per kept draw with its chain, iteration,
 #' K, alpha, log joint and feature hyperparameters; `nobs()` the number of
@@ -199,12 +206,19 @@ print.summary.microscopes_fit <- function(x, ...) {
   cat(" sizes:", utils::head(x$sizes, 30), if (length(x$sizes) > 30) "...", "\n")
   cat(sprintf(" 95%% credible ball: radius %.3g; K from %d (upper bound) to %d (lower bound)\n",
               ball$radius, ball$K_upper, ball$K_lower))
-  cat(sprintf("\nProfiles: %d rows (cluster x feature); P(1) by cluster, first features:\n",
-              nrow(x$profiles)))
-  wide <- stats::xtabs(value ~ cluster + feature, data = x$profiles)
-  wide <- unclass(wide)[, seq_len(min(6, ncol(wide))), drop = FALSE]
-  colnames(wide) <- abbreviate(colnames(wide), 10)
-  print(round(wide, 2))
+  cat(sprintf(if (all(x$profiles$statistic == "P(1)"))
+    "\nProfiles: %d rows (cluster x feature); P(1) by cluster, first features:\n" else
+    "\nProfiles: %d rows (cluster x feature x statistic); by cluster, first features:\n",
+    nrow(x$profiles)))
+  if (all(x$profiles$statistic == "P(1)")) {
+    wide <- stats::xtabs(value ~ cluster + feature, data = x$profiles)
+    wide <- unclass(wide)[, seq_len(min(6, ncol(wide))), drop = FALSE]
+    colnames(wide) <- abbreviate(colnames(wide), 10)
+  } else {
+    wide <- profiles_wide(x$profiles)
+    wide <- wide[, seq_len(min(8, ncol(wide))), drop = FALSE]
+  }
+  print(signif(wide, 3))
   warnings <- diagnostic_warnings(x$diagnostics)
   if (length(warnings)) cat("", paste("Warning:", warnings), sep = "\n")
   invisible(x)
@@ -230,7 +244,19 @@ feature_names <- function(fit) {
   nm
 }
 
+# Clusters x "feature statistic" matrix of a profiles data frame, columns
+# in the order they first appear.
+profiles_wide <- function(profiles) {
+  label <- paste(profiles$feature, profiles$statistic)
+  label <- factor(label, levels = unique(label))
+  K <- max(profiles$cluster)
+  out <- matrix(NA_real_, K, nlevels(label), dimnames = list(seq_len(K), levels(label)))
+  out[cbind(profiles$cluster, as.integer(label))] <- profiles$value
+  out
+}
+
 fit_profiles <- function(fit, partition) {
+  if (defn_is_mixed(fit$defn)) return(fit_profiles_mixed(fit))
   counts <- .Call(C_group_counts, fit$data, as.integer(partition))
   hp <- fit_mean_hps(fit)
   h <- counts$heads
@@ -537,4 +563,57 @@ predict_mixed <- function(object, newdata, type, call) {
       names(out) <- rn
       out
     })
+}
+
+# Per cluster of the point partition and feature of a mixed fit, the
+# posterior mean profile given the cluster's rows and the hyperparameters
+# averaged over the draws (the collapsed posterior of each model, MODELS.md):
+#   bb   P(1) = (alpha + heads) / (alpha + beta + heads + tails)
+#   dd   P(level l) = (alphas_l + count_l) / sum(alphas + counts)
+#   gp   mean count = (alpha + sum) inv_beta / (1 + n inv_beta)
+#        (the rate's posterior is Gamma(alpha + sum, 1 / inv_beta + n))
+#   bnb  mean count = r (beta + sum) / (alpha + n r - 1), Inf when
+#        alpha + n r <= 1 (E[(1 - p) / p] under Beta(alpha', beta'))
+#   nich mean value = (kappa mu + n mean) / (kappa + n)
+# One row per cluster, feature and statistic.
+fit_profiles_mixed <- function(fit) {
+  point <- fit_point_state(fit)
+  s <- point$state
+  K <- length(point$order)
+  sizes <- s$group_sizes[point$order]
+  nm <- feature_names(fit)
+  view <- fit$data
+  rows <- lapply(seq_len(fit$defn$D), function(d) {
+    model <- defn_model(fit$defn, d)
+    st <- s$stats[[d]][point$order, , drop = FALSE]
+    hp <- s$feature_hps[[d]]
+    one <- function(statistic, value) {
+      data.frame(cluster = seq_len(K), size = sizes, feature = nm[d],
+                 statistic = statistic, value = as.vector(value), stringsAsFactors = FALSE)
+    }
+    switch(model$kind,
+      bb = one("P(1)", (hp$alpha + st[, "heads"]) /
+                 (hp$alpha + hp$beta + st[, "heads"] + st[, "tails"])),
+      dd = {
+        post <- sweep(st, 2, hp$alphas, `+`)
+        post <- post / rowSums(post)
+        levels <- attr(view$columns[[d]], "levels")
+        if (is.null(levels)) levels <- as.character(seq_len(ncol(post)))
+        do.call(rbind, lapply(seq_len(ncol(post)), function(l) {
+          one(sprintf("P(%s)", levels[l]), post[, l])
+        }))
+      },
+      gp = one("mean count", (hp$alpha + st[, "sum"]) * hp$inv_beta /
+                 (1 + st[, "n"] * hp$inv_beta)),
+      bnb = {
+        r <- model$parameters$r
+        a <- hp$alpha + st[, "n"] * r
+        one("mean count", ifelse(a > 1, r * (hp$beta + st[, "sum"]) / (a - 1), Inf))
+      },
+      nich = one("mean", (hp$kappa * hp$mu + st[, "n"] * st[, "mean"]) / (hp$kappa + st[, "n"])))
+  })
+  out <- do.call(rbind, rows)
+  out$feature <- factor(out$feature, levels = nm)
+  rownames(out) <- NULL
+  out
 }

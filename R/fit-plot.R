@@ -12,7 +12,10 @@
 #'   `max_rows^2` entries are formed, whatever the size of the data.
 #' * `type = "profiles"`: per cluster of the point partition (rows, with
 #'   their sizes) and feature (columns), the posterior mean probability that
-#'   the feature is 1, as in `summary()`.
+#'   the feature is 1, as in `summary()`. For a fit of a data frame, one
+#'   column per feature statistic of `summary()`'s profiles (a factor's
+#'   level probabilities, a count's or a measurement's posterior mean),
+#'   coloured column by column and with the values written in the cells.
 #'
 #' @param x A `microscopes_fit` from [dpmixture()].
 #' @param type `"trace"`, `"psm"`, `"profiles"` or `"k"`.
@@ -99,6 +102,7 @@ plot_fit_psm <- function(fit, max_rows) {
 }
 
 plot_fit_profiles <- function(fit) {
+  if (defn_is_mixed(fit$defn)) return(plot_fit_profiles_mixed(fit))
   partition <- fitted(fit)
   profiles <- fit_profiles(fit, partition)
   p <- unclass(stats::xtabs(value ~ cluster + feature, data = profiles))
@@ -110,6 +114,39 @@ plot_fit_profiles <- function(fit) {
   graphics::image(seq_len(D), seq_len(K), t(p)[, K:1, drop = FALSE], zlim = c(0, 1),
                   col = grDevices::hcl.colors(64, "Blues 3", rev = TRUE), axes = FALSE,
                   xlab = "", ylab = "", main = "P(feature = 1) by cluster")
+  graphics::axis(1, at = seq_len(D), labels = colnames(p), las = 2, cex.axis = 0.6)
+  graphics::axis(2, at = K:1, labels = sprintf("%d (n=%d)", seq_len(K), sizes), las = 1,
+                 cex.axis = 0.7)
+}
+
+# Mixed fits: one column per feature statistic (a factor's level
+# probabilities, a count's or a measurement's mean, ...); colours scaled
+# column by column (probabilities on [0, 1], means from their smallest to
+# their largest cluster), with each value written in its cell.
+plot_fit_profiles_mixed <- function(fit) {
+  profiles <- fit_profiles_mixed(fit)
+  p <- profiles_wide(profiles)
+  K <- nrow(p)
+  D <- ncol(p)
+  probability <- startsWith(colnames(p), paste(sub(" .*", "", colnames(p)), "P("))
+  shade <- p
+  for (j in seq_len(D)) {
+    if (probability[j]) next
+    v <- p[, j]
+    r <- range(v[is.finite(v)])
+    shade[, j] <- if (diff(r) > 0) (v - r[1]) / diff(r) else 0.5
+  }
+  shade[!is.finite(shade)] <- 1
+  sizes <- tabulate(fitted(fit))
+  old <- graphics::par(mar = c(8, 6, 2, 1))
+  on.exit(graphics::par(old))
+  graphics::image(seq_len(D), seq_len(K), t(shade)[, K:1, drop = FALSE], zlim = c(0, 1),
+                  col = grDevices::hcl.colors(64, "Blues 3", rev = TRUE), axes = FALSE,
+                  xlab = "", ylab = "",
+                  main = "Posterior mean profile by cluster (colour scaled per column)")
+  graphics::text(rep(seq_len(D), each = K), rep(K:1, times = D),
+                 formatC(signif(as.vector(p), 2), format = "g", digits = 2), cex = 0.6,
+                 col = ifelse(as.vector(shade) > 0.6, "white", "black"))
   graphics::axis(1, at = seq_len(D), labels = colnames(p), las = 2, cex.axis = 0.6)
   graphics::axis(2, at = K:1, labels = sprintf("%d (n=%d)", seq_len(K), sizes), las = 1,
                  cex.axis = 0.7)

@@ -149,3 +149,49 @@ test_that("predict() on a mixed fit: probabilities, clusters, densities, imputat
   expect_error(predict(fit, nd[, 1:3], type = "prob"), "`newdata`",
                class = "microscopes_error_argument")
 })
+
+test_that("summary() and plot() of a mixed fit: posterior mean profiles from the data", {
+  df <- mixed_df()
+  fit <- dpmixture(df, chains = 2, iter = 30, seed = 6, quiet = TRUE)
+  s <- summary(fit)
+  pr <- s$profiles
+  expect_named(pr, c("cluster", "size", "feature", "statistic", "value"))
+  z <- fitted(fit)
+  K <- max(z)
+  expect_equal(sort(unique(pr$cluster)), seq_len(K))
+  expect_equal(sort(unique(pr$statistic)),
+               sort(c("P(1)", "P(x)", "P(y)", "P(z)", "mean count", "mean")))
+  # Level probabilities sum to 1 in each cluster.
+  f <- pr[pr$feature == "f", ]
+  expect_equal(as.vector(tapply(f$value, f$cluster, sum)), rep(1, K))
+  # Closed forms from the raw data and the hyperparameters averaged over
+  # the draws.
+  hp <- colMeans(as.data.frame(fit)[, -(1:5)])
+  for (k in seq_len(K)) {
+    rows <- z == k
+    v <- df$v[rows & !is.na(df$v)]
+    kappa <- hp[["hp[v].kappa"]]
+    want_v <- (kappa * hp[["hp[v].mu"]] + sum(v)) / (kappa + length(v))
+    expect_equal(pr$value[pr$feature == "v" & pr$cluster == k], want_v)
+    cnt <- df$cnt[rows & !is.na(df$cnt)]
+    ib <- hp[["hp[cnt].inv_beta"]]
+    want_c <- (hp[["hp[cnt].alpha"]] + sum(cnt)) * ib / (1 + length(cnt) * ib)
+    expect_equal(pr$value[pr$feature == "cnt" & pr$cluster == k], want_c)
+    a <- df$a[rows & !is.na(df$a)]
+    want_a <- (hp[["hp[a].alpha"]] + sum(a)) / (hp[["hp[a].alpha"]] + hp[["hp[a].beta"]] + length(a))
+    expect_equal(pr$value[pr$feature == "a" & pr$cluster == k], want_a)
+    lv <- df$f[rows & !is.na(df$f)]
+    al <- hp[c("hp[f].alphas[1]", "hp[f].alphas[2]", "hp[f].alphas[3]")]
+    want_f <- (al + as.vector(table(lv))) / (sum(al) + length(lv))
+    expect_equal(pr$value[pr$feature == "f" & pr$cluster == k], unname(want_f))
+  }
+  out <- capture.output(print(s))
+  expect_true(any(grepl("cluster x feature x statistic", out, fixed = TRUE)))
+  expect_true(any(grepl("f P(x)", out, fixed = TRUE)))
+  path <- tempfile(fileext = ".pdf")
+  grDevices::pdf(path)
+  on.exit({ grDevices::dev.off(); unlink(path) })
+  expect_identical(plot(fit, type = "profiles"), fit)
+  expect_identical(plot(fit, type = "trace"), fit)
+  expect_identical(plot(fit, type = "psm"), fit)
+})
