@@ -538,6 +538,13 @@ n_draws <- function(fit) sum(vapply(fit$draws, function(d) length(d$iteration), 
 #' `r_eff` from `loo::relative_eff()`, and the chains from
 #' `attr(, "chain")`). Computed in C, in threads over draws.
 #'
+#' For a fit of a data frame the same holds with every feature's model: the
+#' row's collapsed predictive in its own group without it is the product,
+#' over the row's observed cells, of each model's predictive (a density for
+#' real-valued columns, a probability for the others) under the draw's
+#' hyperparameters, computed through the feature blocks (their counts
+#' rebuilt from the draw's partition).
+#'
 #' @param object A `microscopes_fit` from [dpmixture()].
 #' @param threads Number of threads; `NULL` for [microscopes_threads()].
 #' @param ... Unused; an error if not empty.
@@ -557,8 +564,15 @@ log_lik.microscopes_fit <- function(object, threads = NULL, ...) {
   check_dots_empty(..., call = call)
   threads <- resolve_threads(threads, call = call)
   packed <- fit_labels(object)
-  out <- .Call(C_draws_log_lik, object$data, packed$labels, packed$label_bytes,
-               fit_feature_hps(object), threads)
+  out <- if (defn_is_mixed(object$defn)) {
+    blocks <- pack_blocks(object$data, object$defn, call = call)
+    .Call(C_draws_log_lik_blocks, blocks,
+          pack_block_hps(blocks, object$states[[1]]$feature_hps), packed$labels,
+          packed$label_bytes, fit_feature_hps(object), threads)
+  } else {
+    .Call(C_draws_log_lik, object$data, packed$labels, packed$label_bytes,
+          fit_feature_hps(object), threads)
+  }
   attr(out, "chain") <- packed$chain
   out
 }

@@ -38,6 +38,8 @@ SEXP C_runner_take_draws(SEXP ptr);
 SEXP C_runner_drop_recorder(SEXP ptr);
 SEXP C_draws_labels(SEXP labels, SEXP n_rows, SEXP label_bytes);
 SEXP C_draws_pack(SEXP matrix, SEXP label_bytes);
+SEXP C_draws_log_lik_blocks(SEXP blocks, SEXP block_hps, SEXP labels,
+                            SEXP label_bytes, SEXP hps, SEXP threads);
 SEXP C_draws_log_lik(SEXP view, SEXP labels, SEXP label_bytes, SEXP hps,
                      SEXP threads);
 SEXP C_partition_search(SEXP labels, SEXP n_rows, SEXP label_bytes,
@@ -76,6 +78,7 @@ static const R_CallMethodDef call_methods[] = {
     {"draws_labels", (DL_FUNC)&C_draws_labels, 3},
     {"draws_pack", (DL_FUNC)&C_draws_pack, 2},
     {"draws_log_lik", (DL_FUNC)&C_draws_log_lik, 5},
+    {"draws_log_lik_blocks", (DL_FUNC)&C_draws_log_lik_blocks, 6},
     {"partition_search", (DL_FUNC)&C_partition_search, 10},
     {"partition_losses", (DL_FUNC)&C_partition_losses, 5},
     {NULL, NULL, 0}

@@ -9,6 +9,8 @@
 #include "chain.h"
 #include "draws.h"
 #include "log_lik.h"
+#include "log_lik_blocks.h"
+#include "r_blocks.h"
 #include "partition_search.h"
 #include "status.h"
 
@@ -157,6 +159,46 @@ SEXP C_draws_log_lik(SEXP view, SEXP labels, SEXP label_bytes, SEXP hps,
     poll_guard_start(&guard, 0, 0.0, NULL);
     const int status = log_lik_draws(&data, &x, hp, n_threads > 0 ? n_threads : 1,
                                      REAL(out), poll_guard_pool_poll, &guard);
+    glue_buffer_free(hp_buffer);
+    poll_guard_end(&guard, status, "log_lik()");
+    UNPROTECT(2);
+    return out;
+}
+
+/* log_lik() of a mixed fit: `blocks` from pack_blocks(), `block_hps` any
+ * valid hyperparameters per block (pack_block_hps(); they size the
+ * blocks), `hps` the draws x hp_width matrix of the kept draws. */
+SEXP C_draws_log_lik_blocks(SEXP blocks, SEXP block_hps, SEXP labels,
+                            SEXP label_bytes, SEXP hps, SEXP threads) {
+    packed_blocks_t pb;
+    blocks_read(blocks, block_hps, &pb);
+    blocks_bind(&pb, &pb.bb_data);
+    label_draws_t x;
+    SEXP n_rows = PROTECT(Rf_ScalarInteger(pb.n));
+    const int T = label_draws_arg(labels, n_rows, label_bytes, &x);
+    UNPROTECT(1);
+    if (TYPEOF(hps) != REALSXP || !Rf_isMatrix(hps) || Rf_nrows(hps) != T)
+        Rf_error("feature hyperparameters of the draws must be a matrix of %d "
+                 "rows (internal error).", T);
+    const int H = Rf_ncols(hps);
+    for (R_xlen_t j = 0; j < XLENGTH(hps); j++)
+        if (!R_FINITE(REAL(hps)[j]))
+            Rf_error("feature hyperparameters of the draws must be finite "
+                     "(internal error).");
+    const int n_threads = Rf_asInteger(threads);
+    /* Draw-major copy for the workers: C memory owned by an external
+     * pointer (r_glue.h). */
+    SEXP hp_buffer = PROTECT(glue_buffer_new(((size_t)T * H + 1) * sizeof(double)));
+    double *hp = glue_buffer_data(hp_buffer);
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < H; j++)
+            hp[(size_t)t * H + j] = REAL(hps)[t + (R_xlen_t)j * T];
+    SEXP out = PROTECT(Rf_allocMatrix(REALSXP, T, pb.n));
+    poll_guard_t guard;
+    poll_guard_start(&guard, 0, 0.0, NULL);
+    const int status = log_lik_blocks_draws(pb.n, pb.n_blocks, pb.specs, &x, hp, H,
+                                            n_threads > 0 ? n_threads : 1, REAL(out),
+                                            poll_guard_pool_poll, &guard);
     glue_buffer_free(hp_buffer);
     poll_guard_end(&guard, status, "log_lik()");
     UNPROTECT(2);

@@ -195,3 +195,37 @@ test_that("summary() and plot() of a mixed fit: posterior mean profiles from the
   expect_identical(plot(fit, type = "trace"), fit)
   expect_identical(plot(fit, type = "psm"), fit)
 })
+
+test_that("log_lik() of a mixed fit: leave-one-out predictives by the marginal ratio", {
+  df <- mixed_df()
+  models <- list(beta_bernoulli(), dirichlet_discrete(3), gamma_poisson(),
+                 normal_inverse_chisq())
+  fit <- dpmixture(df, models, chains = 2, iter = 12, warmup = 8, seed = 7)
+  ll <- log_lik(fit, threads = 1)
+  expect_equal(dim(ll), c(8L, nrow(df)))
+  expect_identical(attr(ll, "chain"), rep(1:2, each = 4))
+  expect_identical(log_lik(fit, threads = 2), ll)
+  z <- partition_draws(fit)
+  hp <- as.matrix(as.data.frame(fit)[, -(1:5)])
+  hp_list <- function(v) {
+    list(list(alpha = v[[1]], beta = v[[2]]), list(alphas = unname(v[3:5])),
+         list(alpha = v[[6]], inv_beta = v[[7]]),
+         list(mu = v[[8]], kappa = v[[9]], sigmasq = v[[10]], nu = v[[11]]))
+  }
+  marginal <- function(data, assignment, hps) {
+    view <- dataview(data)
+    defn <- model_definition(view, models)
+    s <- initialize_state(defn, view, assignment = assignment, feature_hps = hps)
+    score_data(s)
+  }
+  # log p(x_i | z, x_{-i}) = log p(x | z) - log p(x_{-i} | z_{-i}), for a
+  # few draws and rows (including a row alone in its group when there is one).
+  for (t in c(1, 5, 8)) {
+    hps <- hp_list(hp[t, ])
+    full <- marginal(df, z[t, ], hps)
+    for (i in c(1, 3, 6, 10)) {
+      rest <- marginal(df[-i, ], z[t, -i], hps)
+      expect_equal(ll[t, i], full - rest, tolerance = 1e-10)
+    }
+  }
+})
