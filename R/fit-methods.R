@@ -324,7 +324,8 @@ format.microscopes_fit <- function(x, ...) {
 #' column becomes double), the most probable level for a factor (its level
 #' probabilities in `attr(, "level_probabilities")[[column]]`, as
 #' [posterior_predictive_statistic()] gives them), and `TRUE` for a logical
-#' column when the predictive probability of `TRUE` is at least 0.5.
+#' (or 0/1, or two-level factor) column when the predictive probability of
+#' `TRUE` (1, the second level) is at least 0.5.
 #'
 #' @param object A `microscopes_fit` from [dpmixture()].
 #' @param newdata A logical or 0/1 matrix with the data's columns, `NA` for
@@ -533,9 +534,17 @@ predict_mixed <- function(object, newdata, type, call) {
   if (type == "impute") {
     means <- query_mixed_call(q, states, 1L, NULL, 1, threads, call)
     out <- query_mixed_mean_frame(means, q)
+    # A beta-Bernoulli column comes back as P(1) (observed cells 0/1): the
+    # more probable value, in the column's type (a two-level factor's
+    # second level is 1).
     for (j in seq_along(out)) {
-      if (is.logical(newdata[[j]]) && !all(is.na(newdata[[j]]))) out[[j]] <- out[[j]] >= 0.5
-      if (q$type[j] == "logical") out[[j]] <- out[[j]] >= 0.5
+      if (q$models[[j]]$kind != "bb") next
+      on <- out[[j]] >= 0.5
+      out[[j]] <- switch(q$type[j],
+        factor = factor(q$levels[[j]][on + 1L], levels = q$levels[[j]]),
+        integer = as.integer(on),
+        double = as.double(on),
+        on)
     }
     return(out)
   }

@@ -229,3 +229,17 @@ test_that("log_lik() of a mixed fit: leave-one-out predictives by the marginal r
     }
   }
 })
+
+test_that("predict(type = 'impute') gives a two-level factor's level", {
+  df <- mixed_df()
+  df$g <- factor(ifelse(df$v > 2, "high", "low"), levels = c("low", "high"))
+  fit <- dpmixture(df, chains = 1, iter = 20, seed = 8, quiet = TRUE)
+  expect_equal(fit$defn$models[5], "beta_bernoulli")
+  nd <- df[c(1, 2, 4), ]
+  nd$g[1:2] <- NA
+  im <- predict(fit, nd, type = "impute")
+  expect_s3_class(im$g, "factor")
+  expect_identical(levels(im$g), c("low", "high"))
+  expect_identical(im$g[3], nd$g[3])
+  expect_false(anyNA(im$g))
+})
