@@ -375,6 +375,7 @@ predict.microscopes_fit <- function(object, newdata = NULL,
     abort_arg("newdata", sprintf("must be given for type = \"%s\".", type), call = call)
   }
   if (defn_is_mixed(object$defn)) return(predict_mixed(object, newdata, type, call))
+  if (is.data.frame(newdata)) newdata <- binary_newdata(newdata, object, call)
   x <- tryCatch(query_matrix(newdata, object$data$D, call = call), error = function(e) {
     stop(microscopes_condition(sub("^`queries`", "`newdata`", sub("of the states", "of the data", conditionMessage(e))),
                                class = "microscopes_error_argument", call = call))
@@ -418,6 +419,24 @@ predict.microscopes_fit <- function(object, newdata = NULL,
       names(out) <- rn
       out
     })
+}
+
+# A data frame of binary columns, for a fit whose features are all
+# beta-Bernoulli: the 0/1 matrix its columns mean (as dataview() packs
+# them), NA kept.
+binary_newdata <- function(newdata, fit, call) {
+  if (ncol(newdata) != fit$data$D) {
+    abort_arg("newdata", sprintf("must have the data's %d columns, not %d.", fit$data$D,
+                                 ncol(newdata)), call = call)
+  }
+  view <- dataview_for_arg(newdata, "newdata", call = call)
+  out <- as_newdata_error(
+    vapply(seq_len(view$D), function(j) {
+      as.double(column_values(view$columns[[j]], beta_bernoulli(), view$colnames[j], j,
+                              call = call))
+    }, numeric(view$n)), call)
+  out <- matrix(out, view$n, view$D, dimnames = list(rownames(newdata), names(newdata)))
+  out
 }
 
 #' @rdname predict.microscopes_fit

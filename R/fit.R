@@ -111,6 +111,9 @@ dpmixture <- function(data, models = NULL, chains = 4, iter = 1000,
   quiet <- check_flag(quiet, "quiet", call = call)
   models <- fit_models(view, models, quiet, call = call)
   defn <- with_call(model_definition(view, models), call)
+  # A data frame of binary columns only runs on today's all-bb path: its
+  # columns packed as a binary view (TRUE, 1 or a factor's second level).
+  if (!defn_is_mixed(defn)) view <- bb_view(view, defn, call = call)
   if (!is.null(K)) {
     K <- check_whole_number(K, "K", min = 1, call = call)
     defn <- with_call(fixed_model_definition(view$n, K, models), call)

@@ -55,6 +55,16 @@ test_that("an all-bb data frame keeps the bb naming", {
                    y = c(FALSE, FALSE, TRUE, TRUE, NA, TRUE))
   fit <- dpmixture(df, chains = 1, iter = 10, seed = 1, quiet = TRUE)
   expect_equal(names(as.data.frame(fit))[-(1:5)], c("a[x]", "a[y]", "b[x]", "b[y]"))
+  # It is the binary-matrix fit, draw for draw, and every generic works.
+  m <- as.matrix(df)
+  fit_m <- dpmixture(m, chains = 1, iter = 10, seed = 1)
+  expect_identical(partition_draws(fit), partition_draws(fit_m))
+  expect_identical(as.data.frame(fit), as.data.frame(fit_m))
+  expect_identical(summary(fit)$profiles, summary(fit_m)$profiles)
+  expect_identical(log_lik(fit), log_lik(fit_m))
+  expect_identical(unname(predict(fit, df, type = "prob")), unname(predict(fit_m, m, type = "prob")))
+  expect_identical(unname(predict(fit, df, type = "impute")),
+                   unname(predict(fit_m, m, type = "impute")))
 })
 
 test_that("mixed fits: update() equals one longer run, also after readRDS()", {
