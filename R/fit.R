@@ -13,7 +13,9 @@
 #' iterations): per kept draw, the partition (labels 1, 2, ... by first
 #' appearance, stored in 16 bits per row when there are at most 65,536 rows,
 #' else 32), the number of groups K, the CRP concentration alpha, the log
-#' joint probability and every feature's beta hyperparameters.
+#' joint probability and every feature's hyperparameters (the beta
+#' hyperparameters of a binary matrix; for a data frame every model's, see
+#' [as.data.frame()][as.data.frame.microscopes_fit]).
 #'
 #' @section Iterations, warmup and thinning:
 #' As in rstan and brms, `iter` counts every iteration of a chain, warmup
@@ -28,7 +30,9 @@
 #' @section Memory:
 #' A kept draw takes `2 n + 16 D + 24` bytes (`4 n + ...` above 65,536 rows):
 #' 1,000 kept draws of the 14,131 MNIST 2s and 3s with 784 features take
-#' about 41 MB, over all chains.
+#' about 41 MB, over all chains. For a data frame the `16 D` is 8 bytes
+#' per hyperparameter: 2 for a binary column, k for a factor of k levels, 2
+#' for a count, 4 for a real-valued column.
 #'
 #' @section Random numbers:
 #' Chain `j` is made (its starting partition drawn and its sampler's stream
