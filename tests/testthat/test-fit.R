@@ -349,7 +349,7 @@ test_that("chains on a parallel cluster or a future plan give the local draws", 
 
 test_that("dpmixture() and run() name the argument that is wrong", {
   expect_snapshot(error = TRUE, {
-    dpmixture(data.frame(a = 1))
+    dpmixture(data.frame(a = c("x", "y")))
     dpmixture(fit_Y, chains = 0)
     dpmixture(fit_Y, iter = 10, warmup = 10)
     dpmixture(fit_Y, thin = 1.5)
