@@ -92,7 +92,7 @@ defn <- model_definition(n, unlist(lapply(kinds, function(k) rep(list(model_of[[
 state <- initialize_state(defn, view, assignment = start)
 r <- runner(defn, view, state, default_kernel_config(defn))
 run(r, 1)
-share <- kernel_seconds(r)
+share <- microscopes:::kernel_seconds(r)
 share <- share[share > 0]
 cat(sprintf("\nDefault kernels on the mixed data set (%d columns), one iteration: %.2f s\n",
             ncol(mixed), sum(share)))
