@@ -3,7 +3,7 @@
 # library under $WORK (default /tmp/microscopes-sanitizers); nothing touches
 # the default library. R itself is not instrumented, so the sanitizer
 # runtime is preloaded. Usage, from the package root:
-#   tools/sanitizers.sh asan       # ASan + UBSan, whole suite
+#   tools/sanitizers.sh asan       # ASan + UBSan, whole suite (or ASAN_FILES="test-a.R test-b.R")
 #   tools/sanitizers.sh valgrind   # memcheck: runner, parallel, query and consistency tests
 #   tools/sanitizers.sh tsan       # ThreadSanitizer: parallel and interrupt tests
 #   tools/sanitizers.sh all
@@ -45,7 +45,7 @@ run_asan() {
   ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1:log_path="$WORK/asan" \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path="$WORK/ubsan" \
   MICROSCOPES_SANITIZER=asan NOT_CRAN=true R_LIBS="$WORK/lib-asan" \
-    Rscript -e "$(tests_cmd "$WORK/lib-asan")" > "$WORK/asan-tests.log" 2>&1
+    Rscript -e "$(tests_cmd "$WORK/lib-asan" ${ASAN_FILES:-})" > "$WORK/asan-tests.log" 2>&1
   echo "asan+ubsan: $(grep '^TESTS:' "$WORK/asan-tests.log" || echo 'no summary (crashed?)')"
   reports=$(cat "$WORK"/asan.* "$WORK"/ubsan.* 2>/dev/null | grep -c 'ERROR: AddressSanitizer\|runtime error')
   echo "asan+ubsan: $reports sanitizer reports (logs: $WORK/asan.*, $WORK/ubsan.*)"
