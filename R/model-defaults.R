@@ -6,7 +6,7 @@
 # feature whose hyperparameters the user did not give.
 #
 # The C blocks (src/block_*.c) centre their default hyperpriors (the slice
-# kernel's priors, /work/coord/MODELS.md) on the same location and scale,
+# kernel's priors, documented in ?models) on the same location and scale,
 # computed the same way (src/block_util.c, block_column_location_scale()):
 # the mean and the population standard deviation of the observed cells, with
 # the fallbacks below, so that an initial value sits where its prior puts its
