@@ -49,6 +49,8 @@ int block_init(block_t *b, int kind, const block_data_t *data,
     b->data = *data;
     const int F = data->n_features;
     b->n_features = F;
+    /* Scalar kinds leave the widths out: one packed column per feature. */
+    if (b->data.cell_width == NULL) b->data.n_columns = F;
     int *ids = ms_malloc(sizeof(int) * (size_t)(F > 0 ? F : 1));
     b->feature_id = ids;
     b->hp_offset = ms_malloc(sizeof(int) * (size_t)(F + 1));

@@ -39,7 +39,13 @@ enum {
     BLOCK_GAMMA_POISSON = 2,        /* gp */
     BLOCK_BETA_NEGATIVE_BINOMIAL = 3, /* bnb */
     BLOCK_NORMAL_INVERSE_CHISQ = 4, /* nich */
-    N_BLOCK_KINDS = 5
+    /* Vector-valued and non-conjugate kinds (issue 14) come after the
+     * scalar conjugate ones, so that a definition without them scores in
+     * the same order as before. */
+    BLOCK_NORMAL_INVERSE_WISHART = 5,   /* niw: a cell is dim reals */
+    BLOCK_DIRICHLET_MULTINOMIAL = 6,    /* dm: a cell is k counts */
+    BLOCK_BETA_BERNOULLI_NONCONJ = 7,   /* bbnc: explicit group p */
+    N_BLOCK_KINDS = 8
 };
 
 /* Missing cells in packed columns. */
@@ -58,14 +64,21 @@ typedef struct {
 } partition_view_t;
 
 /* A block's packed data: its columns, row-major (row i's cells of the
- * block's features are contiguous), read-only and shared by every chain. */
+ * block's features are contiguous), read-only and shared by every chain.
+ * A feature's cell is cell_width[j] packed columns (a vector-valued
+ * feature: niw's dim reals, dm's k counts), so a row holds n_columns =
+ * sum of the widths values; every scalar kind has cell_width NULL (each
+ * width 1) and n_columns == n_features. Feature j's columns of row i start
+ * at i * n_columns + (sum of the widths before j). */
 typedef struct {
     int n, n_features;
-    const int32_t *ivalues;     /* n x n_features, or NULL: dd levels
-                                 * 0..k-1, gp / bnb counts >= 0;
+    int n_columns;              /* packed columns per row */
+    const int *cell_width;      /* n_features, or NULL: every width 1 */
+    const int32_t *ivalues;     /* n x n_columns, or NULL: dd levels
+                                 * 0..k-1, gp / bnb / dm counts >= 0;
                                  * BLOCK_INT_NA for a missing cell */
-    const double *dvalues;      /* n x n_features, or NULL: nich; NaN for
-                                 * a missing cell */
+    const double *dvalues;      /* n x n_columns, or NULL: nich, niw; NaN
+                                 * for a missing cell */
     const int *n_levels;        /* dd: k of each feature, else NULL */
     const double *parameter;    /* bnb: r of each feature, else NULL */
     const void *bb;             /* bb: the data_t of data.h */

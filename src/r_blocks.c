@@ -18,14 +18,15 @@ int blocks_is_list(SEXP view) {
            list_get(VECTOR_ELT(view, 0), "kind") != R_NilValue;
 }
 
-/* A packed column vector of n x F cells, or NULL. */
+/* A packed column vector of n x C cells (C packed columns per row), or
+ * NULL. */
 static const void *cells(SEXP block, const char *name, int type, int n,
-                         int F, int b) {
+                         int C, int b) {
     SEXP x = list_get(block, name);
     if (x == R_NilValue) return NULL;
-    if (TYPEOF(x) != type || XLENGTH(x) != (R_xlen_t)n * F)
-        Rf_error("`view`: block %d's `%s` must be a vector of n x F = %d x %d "
-                 "cells.", b + 1, name, n, F);
+    if (TYPEOF(x) != type || XLENGTH(x) != (R_xlen_t)n * C)
+        Rf_error("`view`: block %d's `%s` must be a vector of n x C = %d x %d "
+                 "cells.", b + 1, name, n, C);
     return type == INTSXP ? (const void *)INTEGER(x) : (const void *)REAL(x);
 }
 
@@ -98,15 +99,32 @@ int blocks_read(SEXP blocks, SEXP hps, packed_blocks_t *out) {
                          "features, not %d.", out->bb_data.D, F);
             n = out->bb_data.n;
             out->has_bb = 1;
+            spec->data.n_columns = F;
         } else {
+            /* Optional `cell_width`: packed columns of each feature's
+             * cell (vector-valued kinds); absent, every width is 1. */
+            const int *width = per_feature(block, "cell_width", INTSXP, F, b);
+            int C = F;
+            if (width != NULL) {
+                C = 0;
+                for (int j = 0; j < F; j++) {
+                    if (width[j] == NA_INTEGER || width[j] < 1 ||
+                        width[j] > INT32_MAX / 2 - C)
+                        Rf_error("`view`: block %d's `cell_width` must be "
+                                 "whole numbers >= 1.", b + 1);
+                    C += width[j];
+                }
+            }
+            spec->data.cell_width = width;
+            spec->data.n_columns = C;
             SEXP iv = list_get(block, "ivalues"), dv = list_get(block, "dvalues");
             SEXP source = iv != R_NilValue ? iv : dv;
-            if (source == R_NilValue || XLENGTH(source) % F != 0)
+            if (source == R_NilValue || XLENGTH(source) % C != 0)
                 Rf_error("`view`: block %d has no `ivalues` or `dvalues` of "
-                         "n x F cells.", b + 1);
-            n = (int)(XLENGTH(source) / F);
-            spec->data.ivalues = cells(block, "ivalues", INTSXP, n, F, b);
-            spec->data.dvalues = cells(block, "dvalues", REALSXP, n, F, b);
+                         "n x C cells (C = %d packed columns).", b + 1, C);
+            n = (int)(XLENGTH(source) / C);
+            spec->data.ivalues = cells(block, "ivalues", INTSXP, n, C, b);
+            spec->data.dvalues = cells(block, "dvalues", REALSXP, n, C, b);
             spec->data.n_levels = per_feature(block, "n_levels", INTSXP, F, b);
             spec->data.parameter = per_feature(block, "parameter", REALSXP, F, b);
         }
