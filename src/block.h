@@ -72,8 +72,6 @@ typedef struct {
  * at i * n_columns + (sum of the widths before j). */
 typedef struct {
     int n, n_features;
-    int n_columns;              /* packed columns per row */
-    const int *cell_width;      /* n_features, or NULL: every width 1 */
     const int32_t *ivalues;     /* n x n_columns, or NULL: dd levels
                                  * 0..k-1, gp / bnb / dm counts >= 0;
                                  * BLOCK_INT_NA for a missing cell */
@@ -82,6 +80,9 @@ typedef struct {
     const int *n_levels;        /* dd: k of each feature, else NULL */
     const double *parameter;    /* bnb: r of each feature, else NULL */
     const void *bb;             /* bb: the data_t of data.h */
+    /* Last, so that positional initializers of scalar kinds stay valid. */
+    const int *cell_width;      /* n_features, or NULL: every width 1 */
+    int n_columns;              /* packed columns per row */
 } block_data_t;
 
 typedef struct block block_t;
