@@ -111,32 +111,37 @@ double bb_missing_terms(const bb_block_t *bb, const partition_view_t *p,
     return terms;
 }
 
-/* The first block writes the scores (accumulate = 0); with more blocks
- * the others add theirs (block.h). */
-void bb_score_all(block_t *blk, const partition_view_t *p, int row,
-                  double *scores, int accumulate) {
+void bb_score_range(const block_t *blk, const partition_view_t *p, int row,
+                    double *scores, int k_begin, int k_end) {
     const bb_block_t *bb = bb_of(blk);
     const data_t *data = bb->data;
     const int *on = data->on_feature + data->on_start[row];
     const int n_on = data->on_start[row + 1] - data->on_start[row];
-    if (!accumulate) {
-        const size_t block_stride = (size_t)bb->D * SLOT_BLOCK;
-        int k0 = 0;
-        for (; k0 + SLOT_BLOCK < p->slot_span; k0 += 2 * SLOT_BLOCK) {
-            const double *tile = bb_slot_delta(bb, k0);
-            score_two_blocks(tile, tile + block_stride, on, n_on,
-                             bb->base + k0, scores + k0);
-        }
-        if (k0 < p->slot_span)
-            score_block(bb_slot_delta(bb, k0), on, n_on, bb->base + k0,
-                        scores + k0);
-        if (row_missing(data, row) > 0) {
-            for (int j = 0; j < p->n_active; j++) {
-                const int k = p->active[j];
+    const size_t block_stride = (size_t)bb->D * SLOT_BLOCK;
+    int k0 = k_begin;
+    for (; k0 + SLOT_BLOCK < k_end; k0 += 2 * SLOT_BLOCK) {
+        const double *tile = bb_slot_delta(bb, k0);
+        score_two_blocks(tile, tile + block_stride, on, n_on, bb->base + k0,
+                         scores + k0);
+    }
+    if (k0 < k_end)
+        score_block(bb_slot_delta(bb, k0), on, n_on, bb->base + k0,
+                    scores + k0);
+    if (row_missing(data, row) > 0) {
+        for (int j = 0; j <= p->n_active; j++) {
+            const int k = j < p->n_active ? p->active[j] : p->ghost;
+            if (k >= k_begin && k < k_end)
                 scores[k] -= bb_missing_terms(bb, p, row, k);
-            }
-            scores[p->ghost] -= bb_missing_terms(bb, p, row, p->ghost);
         }
+    }
+}
+
+/* The first block writes the scores (accumulate = 0); with more blocks
+ * the others add theirs (block.h). */
+void bb_score_all(block_t *blk, const partition_view_t *p, int row,
+                  double *scores, int accumulate) {
+    if (!accumulate) {
+        bb_score_range(blk, p, row, scores, 0, p->slot_span);
         return;
     }
     for (int j = 0; j <= p->n_active; j++) {
