@@ -319,6 +319,22 @@ test_that("dpmixture() fits, summarises, predicts and gives log_lik for a dm col
   ll <- log_lik(fit)
   expect_identical(dim(ll), c(80L, as.integer(n)))
   expect_true(all(is.finite(ll)))
+  # a draw's row: the closed-form predictive of its cell in its group
+  # without it (the factor column's in the same way, helper-models.R)
+  z <- partition_draws(fit)
+  hp <- microscopes:::fit_feature_hps(fit)
+  colnames(hp) <- microscopes:::fit_hp_names(fit)
+  for (t in c(1L, 80L)) {
+    alphas <- unname(hp[t, sprintf("hp[v].alphas[%d]", 1:3)])
+    bb_hp <- list(alpha = unname(hp[t, "hp[g].alpha"]), beta = unname(hp[t, "hp[g].beta"]))
+    b <- df$g == "b"    # the two-level factor is beta_bernoulli(), "b" = TRUE
+    for (i in c(1L, 17L, 33L)) {
+      others <- setdiff(which(z[t, ] == z[t, i]), i)
+      expected <- ref_dm_log_predictive(X[i, ], X[others, , drop = FALSE], alphas) +
+        ref_log_predictive(beta_bernoulli(), b[i], b[others], bb_hp)
+      expect_equal(ll[t, i], expected, tolerance = 1e-10)
+    }
+  }
   prof <- summary(fit)$profiles
   expect_true(all(c("share(1)", "share(2)", "share(3)") %in% prof$statistic))
   q <- df[c(1, 40), ]
