@@ -42,6 +42,8 @@ typedef struct {
     double *shifted;        /* capacity x L: alphas_l + c_l */
     double *shifted_total;  /* capacity x F: A + C */
     double *alpha_sum;      /* F: A */
+    int *plain;             /* F: every alpha large enough for the
+                             * unrenormalised products (DM_PLAIN_*) */
     int *row_total;         /* n x F: m of each row's cell, -1 missing */
     double *row_log_coef;   /* n x F: log(m! / prod x_l!) */
     int64_t *gathered;      /* capacity x (max_levels + 1): c_l, C */
@@ -49,6 +51,17 @@ typedef struct {
 } dm_t;
 
 #define DM(b) ((dm_t *)(b)->impl)
+
+/* A row's cell of at most DM_PLAIN_MAX_COUNT counts in a slot whose
+ * A + C + m is at most DM_PLAIN_MAX_FACTOR has a denominator below
+ * 2^(20 x 32) = 2^640, and, when every alpha of the feature is at least
+ * 2^-(300 / k) (dm_t's `plain`), a numerator above 2^-300 (only a level's
+ * first factor can be below 1); the numerator is below the denominator (a
+ * Dirichlet-multinomial probability is at most 1), so their ratio lies in
+ * [2^-940, 1], a normal double: such a score needs no renormalisation and
+ * one log. */
+#define DM_PLAIN_MAX_COUNT 32
+#define DM_PLAIN_MAX_FACTOR 1048576.0
 
 static inline const double *dm_hp(const block_t *b, int j) {
     return b->hp + b->hp_offset[j];
@@ -68,7 +81,16 @@ static inline const int32_t *dm_cell(const block_t *b, int row, int j) {
  * renormalised before they over- or underflow, one log at the end; counts
  * above BLOCK_RISING_PRODUCT_MAX go through log Gamma instead. */
 static double dm_log_ratio(const double *s, const int32_t *x, int k, double S,
-                           int m) {
+                           int m, int plain) {
+    if (plain && m <= DM_PLAIN_MAX_COUNT && S + m <= DM_PLAIN_MAX_FACTOR) {
+        /* No product can leave the doubles' range (see DM_PLAIN_*): no
+         * renormalisation, so no branch inside the loops. */
+        double num = 1.0, den = 1.0;
+        for (int l = 0; l < k; l++)
+            for (int i = 0; i < x[l]; i++) num *= s[l] + i;
+        for (int i = 0; i < m; i++) den *= S + i;
+        return log(num / den);
+    }
     if (m > BLOCK_RISING_PRODUCT_MAX) {
         double r = log_gamma(S) - log_gamma(S + m);
         for (int l = 0; l < k; l++)
@@ -103,6 +125,14 @@ static double dm_log_marginal_core(const double *alphas, double alpha_sum,
         if (c[l] > 0)
             s += log_gamma(alphas[l] + (double)c[l]) - log_gamma(alphas[l]);
     return s;
+}
+
+static void dm_set_plain(block_t *b, int j) {
+    const double *alphas = dm_hp(b, j);
+    const double floor_alpha = pow(2.0, -300.0 / dm_k(b, j));
+    int plain = 1;
+    for (int l = 0; l < dm_k(b, j); l++) plain = plain && alphas[l] >= floor_alpha;
+    DM(b)->plain[j] = plain;
 }
 
 static void dm_refresh_feature(block_t *b, int k, int j) {
@@ -211,7 +241,7 @@ static double dm_score_slot(const block_t *b, const partition_view_t *p,
              dm_log_ratio(g->shifted + (size_t)k * g->n_levels_total +
                               g->level_offset[j],
                           dm_cell(b, row, j), dm_k(b, j),
-                          g->shifted_total[(size_t)k * F + j], m);
+                          g->shifted_total[(size_t)k * F + j], m, g->plain[j]);
     }
     return s;
 }
@@ -282,6 +312,7 @@ static void dm_set_hp(block_t *b, int j, const double *hp) {
         total += hp[l];
     }
     DM(b)->alpha_sum[j] = total;
+    dm_set_plain(b, j);
 }
 
 static void dm_gather(block_t *b, const partition_view_t *p, int j) {
@@ -429,6 +460,7 @@ static void dm_free(block_t *b) {
         free(g->shifted);
         free(g->shifted_total);
         free(g->alpha_sum);
+        free(g->plain);
         free(g->row_total);
         free(g->row_log_coef);
         free(g->gathered);
@@ -634,7 +666,9 @@ int block_dm_setup(block_t *b, int capacity) {
     if (b->data.cell_width == NULL) return MS_ERR_UNSUPPORTED;
     g->level_offset = ms_malloc(sizeof(int) * (F + 1));
     g->alpha_sum = ms_malloc(sizeof(double) * (F + 1));
-    if (g->level_offset == NULL || g->alpha_sum == NULL) return MS_ERR_NOMEM;
+    g->plain = ms_malloc(sizeof(int) * (F + 1));
+    if (g->level_offset == NULL || g->alpha_sum == NULL || g->plain == NULL)
+        return MS_ERR_NOMEM;
     g->level_offset[0] = 0;
     for (int j = 0; j < F; j++) {
         g->level_offset[j + 1] = g->level_offset[j] + dm_k(b, j);
@@ -642,6 +676,7 @@ int block_dm_setup(block_t *b, int capacity) {
         double total = 0.0;
         for (int l = 0; l < dm_k(b, j); l++) total += dm_hp(b, j)[l];
         g->alpha_sum[j] = total;
+        dm_set_plain(b, j);
     }
     g->n_levels_total = g->level_offset[F];
     block_fill_log_factorials();
