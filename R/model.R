@@ -262,9 +262,20 @@ model_cell_width <- function(model) {
 # dimensions. A feature's hyperparameters travel to C as one vector, these
 # pieces one after the other (a matrix column by column).
 model_hp_shapes <- function(model) {
+  if (model$kind == "niw") {
+    dim <- as.integer(model$parameters$dim)
+    return(list(mu0 = dim, lambda = 1L, psi = c(dim, dim), nu = 1L)[model$hp_names])
+  }
   size <- switch(model$kind, dd = , dm = list(as.integer(model$parameters$k)), NULL)
   if (is.null(size)) size <- rep(list(1L), length(model$hp_names))
   stats::setNames(size, model$hp_names)
+}
+
+# Whether hyperparameter `name` of `model` takes any real value (a
+# location, or niw's scale matrix with its off-diagonal entries); every
+# other one must be > 0.
+hp_is_real <- function(model, name) {
+  (model$kind == "nich" && name == "mu") || (model$kind == "niw" && name %in% c("mu0", "psi"))
 }
 
 # Feature `model`'s hyperparameter vector (C's order) -> its named list.

@@ -74,7 +74,7 @@ check_one_feature_hp <- function(hp, model, j, call) {
         "must give feature %d (%s) a finite `%s` of length %d.", j, format(model), name, size),
         call = call)
     }
-    positive <- !(model$kind == "nich" && name == "mu")
+    positive <- !hp_is_real(model, name)
     if (positive && any(v <= 0)) {
       abort_arg("feature_hps", sprintf("must give feature %d (%s()) a `%s` > 0, not %s.",
                                        j, model$name, name, describe_value(v[v <= 0][1])),
