@@ -186,8 +186,25 @@ abort_column <- function(name, msg, call) {
 #' any entry of the result to override the choice, for example
 #' `models$Passengers <- gamma_poisson()`.
 #'
+#' A matrix column of a data frame (one vector-valued feature, see
+#' [dataview()]) gets a model of vectors:
+#'
+#' * an *integer* matrix column whose observed entries are all >= 0 (with
+#'   at least two columns): `dirichlet_multinomial(ncol)`, its rows taken as
+#'   counts;
+#' * a double matrix column, or an integer one with a negative entry, is
+#'   real-valued: `normal_inverse_wishart(ncol)` where this build has it,
+#'   otherwise an error asking for a model to be declared. As for scalar
+#'   columns, whole numbers stored as double stay real-valued: store counts
+#'   as integer (`storage.mode(m) <- "integer"`);
+#' * a logical matrix column has no default (an error naming it): a set of
+#'   binary indicators is best given as separate logical columns, each
+#'   [beta_bernoulli()]; declare `dirichlet_multinomial(ncol)` to take
+#'   `TRUE` as a count of 1.
+#'
 #' A logical or 0/1 matrix (or a dataview of one) gives
-#' `rep(list(beta_bernoulli()), ncol(data))`, without a message.
+#' `rep(list(beta_bernoulli()), ncol(data))`, without a message, as
+#' before.
 #'
 #' @param data A data frame, a dataview, or a logical or 0/1 matrix.
 #' @param quiet `FALSE` (the default) reports in a message the model chosen
