@@ -2,7 +2,10 @@
 # on a synthetic mixed data set, n = 100,000 rows, 10 columns of each of
 # dirichlet_discrete(5), gamma_poisson(), beta_negative_binomial(2) and
 # normal_inverse_chisq() (plus 10 beta_bernoulli() columns for reference),
-# about 20 groups, 5% missing cells.
+# about 20 groups, 5% missing cells; and (issue 14) 10 features of
+# dirichlet_multinomial(5), each row's cell a vector of 5 counts (about 10
+# in total), 5% of the cells missing, swept alone (not in the mixed
+# iteration below, which stays the issue 11 data set).
 #
 # Run from the repository root with the package installed:
 #   Rscript bench/models.R
@@ -27,7 +30,23 @@ with_missing <- function(x) {
   x[stats::runif(n) < 0.05] <- NA
   x
 }
+# dm: a matrix column per feature, the counts of a row Poisson around 10
+# times its group's proportions (Dirichlet(0.5) over 5 entries); a missing
+# cell is a row all NA.
+make_dm_columns <- function() {
+  df <- data.frame(row = seq_len(n))
+  for (j in seq_len(F)) {
+    p <- matrix(stats::rgamma(K_true * 5, 0.5), K_true, 5)
+    p <- p / rowSums(p)
+    X <- matrix(stats::rpois(n * 5, 10 * p[labels, ]), n, 5)
+    X[stats::runif(n) < 0.05, ] <- NA
+    df[[paste0("dm", j)]] <- X
+  }
+  df$row <- NULL
+  df
+}
 make_columns <- function(kind) {
+  if (kind == "dm") return(make_dm_columns())
   cols <- lapply(seq_len(F), function(j) {
     switch(kind,
       bb = with_missing(stats::runif(n) < stats::runif(K_true)[labels]),
@@ -47,9 +66,11 @@ make_columns <- function(kind) {
   as.data.frame(cols)
 }
 kinds <- c("bb", "dd", "gp", "bnb", "nich")
+sweep_kinds <- c(kinds, "dm")
 model_of <- list(bb = beta_bernoulli(), dd = dirichlet_discrete(5), gp = gamma_poisson(),
-                 bnb = beta_negative_binomial(2), nich = normal_inverse_chisq())
-frames <- lapply(stats::setNames(kinds, kinds), make_columns)
+                 bnb = beta_negative_binomial(2), nich = normal_inverse_chisq(),
+                 dm = dirichlet_multinomial(5))
+frames <- lapply(stats::setNames(sweep_kinds, sweep_kinds), make_columns)
 start <- labels
 relabel <- sample.int(n, round(0.2 * n))
 start[relabel] <- sample.int(K_true, length(relabel), replace = TRUE)
@@ -68,24 +89,24 @@ sweep_once <- function(kind) {
   c(seconds = seconds, ns = 1e9 * seconds / (n * (K + 1) * F), K = K)
 }
 
-results <- array(NA_real_, c(reps, length(kinds), 3),
-                 dimnames = list(NULL, kinds, c("seconds", "ns", "K")))
+results <- array(NA_real_, c(reps, length(sweep_kinds), 3),
+                 dimnames = list(NULL, sweep_kinds, c("seconds", "ns", "K")))
 for (rep in seq_len(reps)) {
-  for (kind in if (rep %% 2) kinds else rev(kinds)) {
+  for (kind in if (rep %% 2) sweep_kinds else rev(sweep_kinds)) {
     results[rep, kind, ] <- sweep_once(kind)
   }
 }
 cat(sprintf("One assign sweep, n = %d, %d features per kind, K about %d; medians of %d interleaved runs (CPU time)\n",
             n, F, K_true, reps))
 cat(sprintf("load average at start: %s\n", paste(readLines("/proc/loadavg", warn = FALSE), collapse = "")))
-for (kind in kinds) {
+for (kind in sweep_kinds) {
   cat(sprintf("  %-5s sweep %6.2f s   %6.2f ns per row-group-feature score   K %d\n", kind,
               stats::median(results[, kind, "seconds"]), stats::median(results[, kind, "ns"]),
               as.integer(stats::median(results[, kind, "K"]))))
 }
 
 # One iteration of the default kernels on all 50 columns.
-mixed <- do.call(cbind, unname(frames))
+mixed <- do.call(cbind, unname(frames[kinds]))
 view <- dataview(mixed)
 defn <- model_definition(n, unlist(lapply(kinds, function(k) rep(list(model_of[[k]]), F)),
                                    recursive = FALSE))

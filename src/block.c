@@ -19,12 +19,18 @@ static const block_kind_t kinds[N_BLOCK_KINDS] = {
     [BLOCK_GAMMA_POISSON] = {&block_gp_ops, block_gp_setup},
     [BLOCK_BETA_NEGATIVE_BINOMIAL] = {&block_bnb_ops, block_bnb_setup},
     [BLOCK_NORMAL_INVERSE_CHISQ] = {&block_nich_ops, block_nich_setup},
+    [BLOCK_DIRICHLET_MULTINOMIAL] = {&block_dm_ops, block_dm_setup},
 };
 
 /* Holds a block of an unknown kind so that b->ops->free(b) stays safe;
  * the glue validates kinds, so reaching it is a programming error. */
 static const block_ops_t unknown_ops = {
     .kind = -1, .name = "unknown", .free = block_free_common};
+
+int block_kind_is_vector(int kind) {
+    return kind == BLOCK_NORMAL_INVERSE_WISHART ||
+           kind == BLOCK_DIRICHLET_MULTINOMIAL;
+}
 
 const block_ops_t *block_kind_ops(int kind) {
     return kind >= 0 && kind < N_BLOCK_KINDS ? kinds[kind].ops : NULL;
@@ -34,6 +40,7 @@ int block_kind_n_hp(int kind, const block_data_t *data, int j) {
     switch (kind) {
     case BLOCK_DIRICHLET_DISCRETE: return data->n_levels[j];
     case BLOCK_NORMAL_INVERSE_CHISQ: return 4;
+    case BLOCK_DIRICHLET_MULTINOMIAL: return data->cell_width[j];
     default: return 2;
     }
 }
