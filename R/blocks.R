@@ -14,6 +14,8 @@
 #                    (nich); or NULL,
 #        n_levels  = integer F: k of each dd feature; or NULL,
 #        parameter = double F: r of each bnb feature; or NULL,
+#        cell_width = integer F: packed columns of each feature's cell, for
+#                    a vector kind (dm: k); absent for scalar kinds,
 #        bb        = for the bb block: a binary-matrix dataview of its
 #                    columns (the packed form of C_pack_data, with n, D and
 #                    colnames, as dataview() makes it); for a binary-matrix
@@ -50,16 +52,35 @@ pack_blocks <- function(view, defn, call = caller_call()) {
       gp = new_block(2L, features, ivalues = row_major(values, view$n, integer(1))),
       bnb = new_block(3L, features, ivalues = row_major(values, view$n, integer(1)),
                       parameter = vapply(features, function(j) defn$parameters[[j]]$r, double(1))),
-      nich = new_block(4L, features, dvalues = row_major(values, view$n, double(1))))
+      nich = new_block(4L, features, dvalues = row_major(values, view$n, double(1))),
+      dm = new_block(6L, features, ivalues = row_major_cells(values, view$n, integer(1)),
+                     cell_width = vapply(values, ncol, integer(1))))
     blocks[[length(blocks) + 1L]] <- block
   }
   blocks
 }
 
 new_block <- function(kind, features, ivalues = NULL, dvalues = NULL, n_levels = NULL,
-                      parameter = NULL, bb = NULL) {
-  list(kind = kind, features = as.integer(features), ivalues = ivalues, dvalues = dvalues,
-       n_levels = n_levels, parameter = parameter, bb = bb)
+                      parameter = NULL, bb = NULL, cell_width = NULL) {
+  block <- list(kind = kind, features = as.integer(features), ivalues = ivalues,
+                dvalues = dvalues, n_levels = n_levels, parameter = parameter, bb = bb)
+  if (!is.null(cell_width)) block$cell_width <- as.integer(cell_width)
+  block
+}
+
+# The cells of vector-valued features (each an n x w matrix) -> one vector
+# of n x (sum of w), row by row: row i's cells, feature after feature, each
+# its w entries (src/block.h, block_data_t); NA of a double cell becomes
+# NaN.
+row_major_cells <- function(cells, n, type) {
+  M <- do.call(cbind, lapply(cells, function(x) {
+    storage.mode(x) <- typeof(type)
+    dim(x) <- c(n, length(x) %/% n)
+    x
+  }))
+  out <- as.vector(t(M))
+  if (is.double(type)) out[is.na(out)] <- NaN
+  out
 }
 
 # Columns (each of length n) -> one vector, row by row; NA of a double

@@ -33,10 +33,7 @@ store_column <- function(x, name, call) {
     abort_column(name, "is a list column; each column must be logical, a factor, integer or double.",
                  call)
   }
-  if (!is.null(dim(x))) {
-    abort_column(name, "is a matrix column; each column must be a vector (logical, a factor, integer or double).",
-                 call)
-  }
+  if (!is.null(dim(x))) return(store_matrix_column(x, name, call))
   if (is.factor(x)) {
     levels <- levels(x)
     if (anyNA(levels)) {
@@ -60,9 +57,101 @@ store_column <- function(x, name, call) {
                              with_article(sprintf("%s column", typeof(x)))), call)
 }
 
+# A matrix column (one vector-valued feature, DECISIONS.md): kept as an
+# n x w logical, integer or double matrix with its column names (the names
+# of the vector's entries), every other attribute dropped.
+store_matrix_column <- function(x, name, call) {
+  if (length(dim(x)) != 2L) {
+    abort_column(name, sprintf("is an array with %d dimensions; a vector-valued feature is a matrix column (one row per entity).",
+                               length(dim(x))), call)
+  }
+  if (ncol(x) == 0L) {
+    abort_column(name, "is a matrix column without columns; a vector-valued feature needs at least one.",
+                 call)
+  }
+  if (is.object(x) || !(is.logical(x) || is.integer(x) || is.double(x))) {
+    what <- if (is.object(x)) sprintf("of class `%s`", class(x)[1]) else
+      sprintf("of type %s", typeof(x))
+    abort_column(name, sprintf(
+      "is a matrix column %s; a vector-valued feature is a logical, integer or double matrix.",
+      what), call)
+  }
+  out <- x
+  attributes(out) <- NULL
+  dim(out) <- dim(x)
+  if (!is.null(colnames(x))) colnames(out) <- colnames(x)
+  out
+}
+
 column_type <- function(column) {
   if (!is.null(attr(column, "levels"))) return("factor")
+  if (is.matrix(column)) return(sprintf("%s matrix", typeof(column)))
   typeof(column)
+}
+
+# dataview(Y, vectors = ): each named element (a vector-valued feature)
+# binds the named columns of Y into one matrix column, at the first one's
+# place, its columns named after them.
+bind_vector_columns <- function(Y, vectors, call) {
+  if (is.null(vectors)) return(Y)
+  if (!is.data.frame(Y)) {
+    abort_arg("vectors", "is only for a data frame `Y`: it names the columns of a vector-valued feature.",
+              call = call)
+  }
+  if (!is.list(vectors) || length(vectors) == 0L || is.null(names(vectors)) ||
+      any(is.na(names(vectors)) | names(vectors) == "")) {
+    abort_arg("vectors", sprintf(
+      "must be a named list of column names, such as `list(xy = c(\"x\", \"y\"))`, not %s.",
+      describe_type(vectors)), call = call)
+  }
+  if (anyDuplicated(names(vectors))) {
+    abort_arg("vectors", sprintf("names the feature `%s` twice.",
+                                 names(vectors)[anyDuplicated(names(vectors))]), call = call)
+  }
+  used <- character()
+  for (v in names(vectors)) {
+    cols <- vectors[[v]]
+    if (!is.character(cols) || length(cols) == 0L || anyNA(cols)) {
+      abort_arg("vectors", sprintf("element `%s` must be the names of its columns (a character vector).", v),
+                call = call)
+    }
+    missing <- setdiff(cols, names(Y))
+    if (length(missing) > 0L) {
+      abort_arg("vectors", sprintf("element `%s` names column `%s`, which is not in the data.",
+                                   v, missing[1]), call = call)
+    }
+    twice <- intersect(cols, c(used, cols[duplicated(cols)]))
+    if (length(twice) > 0L) {
+      abort_arg("vectors", sprintf("names column `%s` in two vector-valued features (or twice in one); each column belongs to one feature.",
+                                   twice[1]), call = call)
+    }
+    others <- setdiff(names(Y), c(used, cols))
+    if (v %in% others) {
+      abort_arg("vectors", sprintf("names the feature `%s`, but the data has another column of that name.", v),
+                call = call)
+    }
+    for (col in cols) {
+      x <- Y[[col]]
+      if (!is.null(dim(x)) || is.factor(x) || !(is.logical(x) || is.integer(x) || is.double(x)) ||
+          is.object(x)) {
+        abort_column(col, sprintf(
+          "cannot be part of the vector-valued feature `%s`: its columns must be logical, integer or double vectors.",
+          v), call)
+      }
+    }
+    types <- vapply(cols, function(col) typeof(Y[[col]]), character(1))
+    M <- do.call(cbind, lapply(cols, function(col) Y[[col]]))
+    if (any(types == "double")) storage.mode(M) <- "double"
+    colnames(M) <- cols
+    at <- match(cols[1], names(Y))
+    keep <- setdiff(seq_along(Y), match(cols[-1], names(Y)))
+    out <- Y[keep]
+    out[[cols[1]]] <- M
+    names(out)[names(out) == cols[1]] <- v
+    Y <- out
+    used <- c(used, cols)
+  }
+  Y
 }
 
 abort_column <- function(name, msg, call) {
@@ -147,6 +236,7 @@ default_models <- function(data, quiet = FALSE) {
 
 # The model of one stored column, with the reason default_models() gives.
 default_model_for_column <- function(column, name, call) {
+  if (is.matrix(column)) return(default_model_for_matrix(column, name, call))
   observed <- column[!is.na(column)]
   levels <- attr(column, "levels")
   if (!is.null(levels)) {
@@ -181,6 +271,38 @@ default_model_for_column <- function(column, name, call) {
   list(model = normal_inverse_chisq(), reason = "double")
 }
 
+# A matrix column: an integer matrix of counts (observed entries >= 0) is
+# dirichlet_multinomial(ncol); a double matrix, or an integer one with a
+# negative entry, is real-valued (normal_inverse_wishart(ncol), DECISIONS.md,
+# when this build has it); a logical matrix has no default.
+default_model_for_matrix <- function(column, name, call) {
+  w <- ncol(column)
+  if (is.logical(column)) {
+    abort_column(name, sprintf(paste(
+      "is a logical matrix column, which has no default model: give its %d columns as",
+      "separate logical columns (each beta_bernoulli()), or declare",
+      "dirichlet_multinomial(%d) to model each row as counts."), w, w), call)
+  }
+  observed <- column[!is.na(column)]
+  if (is.integer(column) && all(observed >= 0L)) {
+    if (w < 2L) {
+      abort_column(name, "is an integer matrix column with one column; give it as an integer column (a count) instead.",
+                   call)
+    }
+    return(list(model = dirichlet_multinomial(w),
+                reason = sprintf("integer matrix of counts, %d columns", w)))
+  }
+  default_real_matrix_model(column, name, call)
+}
+
+# The default model of a real-valued matrix column.
+default_real_matrix_model <- function(column, name, call) {
+  abort_column(name, paste(
+    "is a real-valued (double) matrix column: no default model for a real-valued matrix",
+    "column in this version: declare one (store counts as integer, `storage.mode(x) <-",
+    "\"integer\"`, for dirichlet_multinomial())."), call)
+}
+
 # The values of stored column `column` (feature j, called `name`) for
 # `model`, checked: a logical vector for beta_bernoulli(), levels 0..k-1
 # for dirichlet_discrete(k), counts for gamma_poisson() and
@@ -189,7 +311,7 @@ default_model_for_column <- function(column, name, call) {
 # and the row of the first such value.
 column_values <- function(column, model, name, j, call) {
   levels <- attr(column, "levels")
-  type <- if (!is.null(levels)) "factor" else typeof(column)
+  type <- column_type(column)
   label <- format(model)
   refuse <- function(what) {
     abort_column(name, sprintf("is %s, which %s does not model; %s", type_phrase(type, levels),
@@ -199,6 +321,14 @@ column_values <- function(column, model, name, j, call) {
     row <- which(bad)[1]
     value <- if (type == "factor") sprintf("\"%s\"", levels[column[row]]) else format(column[row])
     abort_column(name, sprintf("holds %s in row %d; %s needs %s.", value, row, label, need), call)
+  }
+  if (model$kind %in% vector_kinds) {
+    return(vector_column_values(column, model, name, type, levels, call))
+  }
+  if (is.matrix(column)) {
+    abort_column(name, sprintf(
+      "is a matrix column (a vector-valued feature of %d columns), which %s does not model; give it one model of vectors such as dirichlet_multinomial(%d), or its columns as separate columns.",
+      ncol(column), label, ncol(column)), call)
   }
   observed <- !is.na(column)
   switch(model$kind,
@@ -252,11 +382,55 @@ column_values <- function(column, model, name, j, call) {
     stop(sprintf("unknown model kind \"%s\"", model$kind)))
 }
 
+# The n x w matrix of a vector-valued feature's column for `model` (dm:
+# an integer matrix of counts, each row all NA or all observed), checked.
+vector_column_values <- function(column, model, name, type, levels, call) {
+  label <- format(model)
+  w <- model_cell_width(model)
+  if (!is.matrix(column)) {
+    abort_column(name, sprintf(
+      "is %s, but %s models a vector of %d entries per row: give it as a matrix column (`df$%s <- cbind(...)`, or `dataview(df, vectors = )`).",
+      type_phrase(type, levels), label, w, name), call)
+  }
+  if (ncol(column) != w) {
+    abort_column(name, sprintf("is a matrix column with %d columns, but its model %s needs %d.",
+                               ncol(column), label, w), call)
+  }
+  switch(model$kind,
+    dm = {
+      missing <- is.na(column)
+      partly <- rowSums(missing) > 0L & rowSums(missing) < w
+      if (any(partly)) {
+        abort_column(name, sprintf(paste(
+          "has row %d partly NA; %s models a row's counts given its total, so a row is",
+          "either all NA (unobserved) or all observed."), which(partly)[1], label), call)
+      }
+      x <- column
+      if (is.logical(x)) storage.mode(x) <- "integer"
+      bad <- !missing & !(is.finite(x) & x >= 0 & x == round(x) & x <= .Machine$integer.max)
+      if (any(bad)) {
+        at <- which(bad, arr.ind = TRUE)[1, ]
+        abort_column(name, sprintf("holds %s in row %d, column %d; %s needs counts (0, 1, 2, ...).",
+                                   format(column[at[1], at[2]]), at[1], at[2], label), call)
+      }
+      totals <- rowSums(x, na.rm = TRUE)
+      if (any(totals > .Machine$integer.max)) {
+        abort_column(name, sprintf("has row %d whose counts sum to more than 2147483647.",
+                                   which(totals > .Machine$integer.max)[1]), call)
+      }
+      storage.mode(x) <- "integer"
+      attributes(x) <- list(dim = dim(column))
+      x
+    },
+    stop(sprintf("no column values for the vector kind \"%s\"", model$kind)))
+}
+
 type_phrase <- function(type, levels) {
   switch(type,
     factor = sprintf("a factor with %d levels", length(levels)),
     logical = "a logical column",
     integer = "an integer column",
     double = "a double column",
+    "logical matrix" = , "integer matrix" = , "double matrix" = with_article(sprintf("%s column", type)),
     with_article(sprintf("%s column", type)))
 }

@@ -511,7 +511,7 @@ fit_mean_hp_list <- function(fit) {
     len <- query_n_hp(model)
     v <- m[at + seq_len(len)]
     at <<- at + len
-    if (model$kind == "dd") list(alphas = v) else stats::setNames(as.list(v), model$hp_names)
+    hp_list_from_vector(model, v)
   })
   list(hps = out, alpha = mean(fit_scalars(fit)$alpha))
 }
@@ -603,6 +603,7 @@ predict_mixed <- function(object, newdata, type, call) {
 #   bnb  mean count = r (beta + sum) / (alpha + n r - 1), Inf when
 #        alpha + n r <= 1 (E[(1 - p) / p] under Beta(alpha', beta'))
 #   nich mean value = (kappa mu + n mean) / (kappa + n)
+#   dm   share of entry l = (alphas_l + count_l) / sum(alphas + counts)
 # One row per cluster, feature and statistic.
 fit_profiles_mixed <- function(fit) {
   point <- fit_point_state(fit)
@@ -638,7 +639,17 @@ fit_profiles_mixed <- function(fit) {
         a <- hp$alpha + st[, "n"] * r
         one("mean count", ifelse(a > 1, r * (hp$beta + st[, "sum"]) / (a - 1), Inf))
       },
-      nich = one("mean", (hp$kappa * hp$mu + st[, "n"] * st[, "mean"]) / (hp$kappa + st[, "n"])))
+      nich = one("mean", (hp$kappa * hp$mu + st[, "n"] * st[, "mean"]) / (hp$kappa + st[, "n"])),
+      dm = {
+        counts <- st[, paste0("count_", seq_len(model$parameters$k)), drop = FALSE]
+        post <- sweep(counts, 2, hp$alphas, `+`)
+        post <- post / rowSums(post)
+        entries <- colnames(view$columns[[d]])
+        if (is.null(entries)) entries <- as.character(seq_len(ncol(post)))
+        do.call(rbind, lapply(seq_len(ncol(post)), function(l) {
+          one(sprintf("share(%s)", entries[l]), post[, l])
+        }))
+      })
   })
   out <- do.call(rbind, rows)
   out$feature <- factor(out$feature, levels = nm)

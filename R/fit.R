@@ -522,8 +522,12 @@ fit_hp_names <- function(fit) {
   if (fit_all_bb(fit)) return(c(sprintf("a[%s]", nm), sprintf("b[%s]", nm)))
   unlist(lapply(seq_len(fit$defn$D), function(d) {
     model <- defn_model(fit$defn, d)
-    hp <- model$hp_names
-    if (model$kind == "dd") hp <- sprintf("alphas[%d]", seq_len(model$parameters$k))
+    shapes <- model_hp_shapes(model)
+    hp <- unlist(lapply(names(shapes), function(name) {
+      len <- prod(shapes[[name]])
+      if (model$kind == "bb" || (len == 1L && !model$kind %in% c("dd", "dm"))) name else
+        sprintf("%s[%d]", name, seq_len(len))
+    }))
     sprintf("hp[%s].%s", nm[d], hp)
   }))
 }

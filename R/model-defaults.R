@@ -34,6 +34,7 @@ column_location_scale <- function(column) {
 #   bb    alpha = 1, beta = 1: the uniform prior on a feature's probability
 #         (today's default).
 #   dd    alphas = rep(1, k): the uniform Dirichlet over the k levels.
+#   dm    alphas = rep(1, k): the uniform Dirichlet over the k proportions.
 #   gp    alpha = 1, inv_beta = m (the column's mean; 1 when it is 0): a
 #         group's Poisson rate is a priori exponential with the column's
 #         mean, so counts in other units of exposure scale with it.
@@ -58,6 +59,7 @@ default_feature_hp <- function(model, column) {
       list(alpha = 3, beta = min(max(beta, 0.02), 500))
     },
     nich = list(mu = m, kappa = 1, sigmasq = ls[["scale"]]^2, nu = 1),
+    dm = list(alphas = rep(1, model$parameters$k)),
     stop(sprintf("internal error: no default hyperparameters for model kind `%s`.",
                  model$kind), call. = FALSE)
   )

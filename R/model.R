@@ -114,14 +114,53 @@
 #'   default initial values are `mu` \eqn{= \bar c}, `kappa = 1`,
 #'   `sigmasq` \eqn{= s_c^2} and `nu = 1`.
 #'
+#' @section dirichlet_multinomial(k): Vectors of `k` counts, one vector
+#'   per row: a matrix column of the data frame with `k` columns of
+#'   non-negative whole numbers (`df$votes <- cbind(a, b, c)`, or
+#'   `dataview(df, vectors = list(votes = c("a", "b", "c")))`; see
+#'   [dataview()]), such as word counts of a document or the tallies of a
+#'   ballot. Group parameter
+#'   \eqn{\theta \sim \mathrm{Dirichlet}(\alpha_1, \dots, \alpha_k)} and
+#'   \eqn{x_i \sim \mathrm{Multinomial}(m_i, \theta)} with
+#'   \eqn{m_i = \sum_l x_{il}} the row's total, which the model takes as
+#'   given; hyperparameter `alphas`, a vector of length `k`. With
+#'   \eqn{c_l = \sum_i x_{il}} the group's summed counts,
+#'   \eqn{C = \sum_l c_l} and \eqn{A = \sum_l \alpha_l}, the log marginal is
+#'   \eqn{\sum_i \log\frac{m_i!}{\prod_l x_{il}!} + \log\Gamma(A) - \log\Gamma(A + C) + \sum_l [\log\Gamma(\alpha_l + c_l) - \log\Gamma(\alpha_l)]}
+#'   and the predictive of a new vector \eqn{x} with total \eqn{m} is
+#'   \eqn{\log\frac{m!}{\prod_l x_l!} + \log\Gamma(A + C) - \log\Gamma(A + C + m) + \sum_l [\log\Gamma(\alpha_l + c_l + x_l) - \log\Gamma(\alpha_l + c_l)]}.
+#'   With one count per row (\eqn{m_i = 1}) it is `dirichlet_discrete(k)`.
+#'   A row whose cell is `NA` in every column is unobserved and left out; a
+#'   cell with some counts `NA` and others given is an error naming the
+#'   column and the row, since the multinomial of the given counts needs
+#'   the row's total, which is then unknown. The sufficient statistics of
+#'   a group are `n` (rows counted), `count_1`, ..., `count_k` (the
+#'   \eqn{c_l}) and `sum_log_multinomial` (the sum of the rows' log
+#'   multinomial coefficients, which makes the marginal a full density).
+#'   A query ([posterior_predictive_statistic()], `predict(fit, type =
+#'   "impute")`) predicts an `NA` cell by the expected proportions
+#'   \eqn{E[\theta_l] = (\alpha_l + c_l) / (A + C)} averaged over the
+#'   group posterior (the row's total is unknown, so the share of each
+#'   level is what it predicts; multiply by a total to get counts), and a
+#'   predictive draw ([posterior_predictive()]) of an `NA` cell is a draw
+#'   of the proportions \eqn{\theta} of the drawn group.
+#'
+#'   Default prior: as for `dirichlet_discrete()`, the hyperparameter
+#'   kernel's default prior takes each coordinate of `alphas`
+#'   independently log-normal with median 1,
+#'   \eqn{\log \alpha_l \sim N(0, 1.5^2)}: proper, and centred on the
+#'   uniform Dirichlet. The default initial value is `alphas = rep(1, k)`.
+#'
 #' @param k Number of levels (categories), a whole number >= 2. A factor
 #'   column may have fewer levels than `k` (levels never seen), not more.
+#'   For `dirichlet_multinomial()`, the number of counts in each row's
+#'   vector (the columns of its matrix column).
 #' @param r The fixed number of successes of the negative binomial, a
 #'   finite number > 0 (whole numbers are the classical case; any positive
 #'   `r` defines a distribution).
 #' @return A `microscopes_model` object for [model_definition()]: a plain
 #'   list with `name` (the constructor's name), `kind` (the datamicroscopes
-#'   short name: `"bb"`, `"dd"`, `"gp"`, `"bnb"` or `"nich"`), `hp_names`
+#'   short name: `"bb"`, `"dd"`, `"gp"`, `"bnb"`, `"nich"` or `"dm"`), `hp_names`
 #'   (the names of its hyperparameters) and `parameters` (`k` or `r`, fixed
 #'   by the model, not sampled).
 #' @references
@@ -142,6 +181,7 @@
 #' gamma_poisson()
 #' beta_negative_binomial(2)
 #' normal_inverse_chisq()
+#' dirichlet_multinomial(3)
 #' @name models
 NULL
 
@@ -183,17 +223,62 @@ normal_inverse_chisq <- function() {
   new_model("normal_inverse_chisq", "nich", c("mu", "kappa", "sigmasq", "nu"))
 }
 
+#' @rdname models
+#' @export
+dirichlet_multinomial <- function(k) {
+  if (missing(k)) {
+    abort_arg("k", "is missing: give the number of counts in each vector, a whole number >= 2.")
+  }
+  k <- check_whole_number(k, "k", min = 2)
+  new_model("dirichlet_multinomial", "dm", "alphas", list(k = k))
+}
+
 new_model <- function(name, kind, hp_names, parameters = list()) {
   structure(list(name = name, kind = kind, hp_names = hp_names, parameters = parameters),
             class = "microscopes_model")
 }
 
-# The five likelihood kinds: constructor name -> datamicroscopes short name,
+# The likelihood kinds: constructor name -> datamicroscopes short name,
 # and the C id of each kind (the enum of src/block.h, also the order in
 # which blocks are scored and packed).
 model_kinds <- c(beta_bernoulli = "bb", dirichlet_discrete = "dd", gamma_poisson = "gp",
-                 beta_negative_binomial = "bnb", normal_inverse_chisq = "nich")
-model_kind_ids <- c(bb = 0L, dd = 1L, gp = 2L, bnb = 3L, nich = 4L)
+                 beta_negative_binomial = "bnb", normal_inverse_chisq = "nich",
+                 dirichlet_multinomial = "dm")
+model_kind_ids <- c(bb = 0L, dd = 1L, gp = 2L, bnb = 3L, nich = 4L, dm = 6L)
+
+# Kinds whose cell is a vector (a matrix column of the data frame; issue
+# 14): the C side packs each feature's cell as cell_width columns.
+vector_kinds <- c("niw", "dm")
+
+# The width of feature model `model`'s cell: its vector's length for a
+# vector kind (dm: k), 1 for a scalar kind.
+model_cell_width <- function(model) {
+  switch(model$kind, dm = as.integer(model$parameters$k),
+         niw = as.integer(model$parameters$dim), 1L)
+}
+
+# The shape of each hyperparameter of `model`, by name: a length (1 for a
+# scalar, dd's and dm's k for `alphas`) or, for a matrix (niw's psi), its
+# dimensions. A feature's hyperparameters travel to C as one vector, these
+# pieces one after the other (a matrix column by column).
+model_hp_shapes <- function(model) {
+  size <- switch(model$kind, dd = , dm = list(as.integer(model$parameters$k)), NULL)
+  if (is.null(size)) size <- rep(list(1L), length(model$hp_names))
+  stats::setNames(size, model$hp_names)
+}
+
+# Feature `model`'s hyperparameter vector (C's order) -> its named list.
+hp_list_from_vector <- function(model, v) {
+  shapes <- model_hp_shapes(model)
+  at <- 0L
+  out <- lapply(shapes, function(shape) {
+    len <- prod(shape)
+    piece <- v[at + seq_len(len)]
+    at <<- at + len
+    if (length(shape) == 2L) matrix(piece, shape[1], shape[2]) else piece
+  })
+  stats::setNames(out, names(shapes))
+}
 
 #' @export
 format.microscopes_model <- function(x, ...) {
@@ -229,7 +314,8 @@ normalise_model <- function(m, i, call = caller_call()) {
     dirichlet_discrete = dirichlet_discrete(p$k),
     gamma_poisson = gamma_poisson(),
     beta_negative_binomial = beta_negative_binomial(p$r),
-    normal_inverse_chisq = normal_inverse_chisq()),
+    normal_inverse_chisq = normal_inverse_chisq(),
+    dirichlet_multinomial = dirichlet_multinomial(p$k)),
     microscopes_error_argument = function(e) {
       abort_arg("models", sprintf("element %d is not a valid %s() model: %s", i, name,
                                   conditionMessage(e)), call = call)
@@ -398,6 +484,7 @@ defn_model <- function(defn, j) {
     gamma_poisson = gamma_poisson(),
     beta_negative_binomial = beta_negative_binomial(p$r),
     normal_inverse_chisq = normal_inverse_chisq(),
+    dirichlet_multinomial = dirichlet_multinomial(p$k),
     stop(sprintf("unknown model \"%s\" in the definition", name)))
 }
 
@@ -435,19 +522,42 @@ print.microscopes_fixed_model_definition <- function(x, ...) {
 #'
 #' A data frame gives one feature per column. Each column must be logical,
 #' a factor (ordered or not), integer or double; a character column must be
-#' made a factor first (`factor()`), and list columns, matrix columns and
-#' columns of other classes (dates, times) are refused, as are data frames
-#' without rows or columns and columns without a name or with a name used
-#' twice. The columns are kept as they are stored: logical; a factor as its
-#' integer codes 1, 2, ... with attribute `levels`; integer; double.
+#' made a factor first (`factor()`), and list columns and columns of other
+#' classes (dates, times) are refused, as are data frames without rows or
+#' columns and columns without a name or with a name used twice. The
+#' columns are kept as they are stored: logical; a factor as its integer
+#' codes 1, 2, ... with attribute `levels`; integer; double.
 #' [default_models()] chooses a model for each column from this type.
 #'
+#' @section Vector-valued features: A matrix column of the data frame is
+#'   *one* feature whose value in each row is a vector, such as the counts
+#'   of [dirichlet_multinomial()]: `df$votes <- cbind(a, b, c)` (also
+#'   `df$votes <- I(m)`, or `data.frame(..., votes = I(m))`, which keeps the
+#'   matrix whole). It must be a logical, integer or double matrix with at
+#'   least one column; `view$columns$votes` holds it as the n x w matrix.
+#'   Instead of binding the columns yourself, name them:
+#'   `dataview(df, vectors = list(votes = c("a", "b", "c")))` binds the
+#'   columns `a`, `b`, `c` of `df` into one matrix column `votes` (its
+#'   columns named `a`, `b`, `c`) at the place of `a`, and drops `b` and
+#'   `c`; each column may belong to one vector only, and must be a
+#'   logical, integer or double vector (a mix of integer and double gives a
+#'   double matrix). Queries ([posterior_predictive_statistic()],
+#'   `predict()`) take and return such a feature as a matrix column of the
+#'   same width. [model_definition()] and [dpmixture()] called with a data
+#'   frame take it as it is; give them a view made with `vectors =` (or
+#'   bind the columns in the data frame) to use named columns.
+#'
 #' In both, `NA` (or `NaN`) marks an unobserved cell, which is left out of
-#' every likelihood term.
+#' every likelihood term (a vector-valued feature's model says what a row
+#' with some entries `NA` means).
 #'
 #' @param Y A logical matrix, or a numeric matrix of 0s and 1s, with one row
 #'   per entity and one column per feature; or a data frame with one row per
-#'   entity and one column per feature.
+#'   entity and one column per feature (a matrix column is one vector-valued
+#'   feature).
+#' @param vectors For a data frame, `NULL` (the default) or a named list
+#'   declaring vector-valued features by their columns: each element, named
+#'   after the feature, gives the names of its columns (see the section).
 #' @return A `microscopes_dataview`: a plain list (safe to `saveRDS`) with
 #'   `n` (rows), `D` (features) and `colnames`; for a data frame also
 #'   `source = "data.frame"` and `columns`.
@@ -456,8 +566,13 @@ print.microscopes_fixed_model_definition <- function(x, ...) {
 #' view <- dataview(Y)
 #' view
 #' dataview(warpbreaks)
+#' # one feature of 3 counts per row: a matrix column, or named columns
+#' ballots <- data.frame(a = c(3L, 0L, 1L), b = c(1L, 2L, 0L), c = c(0L, 4L, 2L))
+#' view <- dataview(ballots, vectors = list(votes = c("a", "b", "c")))
+#' view$columns$votes
 #' @export
-dataview <- function(Y) {
+dataview <- function(Y, vectors = NULL) {
+  if (!is.null(vectors)) Y <- bind_vector_columns(Y, vectors, call = sys.call())
   if (is.data.frame(Y)) {
     return(dataview_from_data_frame(Y, "Y", call = sys.call()))
   }
@@ -486,9 +601,14 @@ dataview_for_arg <- function(x, arg, call) {
 print.microscopes_dataview <- function(x, ...) {
   if (identical(x$source, "data.frame")) {
     types <- vapply(x$columns, column_type, character(1))
-    counts <- table(factor(types, levels = c("logical", "factor", "integer", "double")))
+    counts <- table(factor(types, levels = c("logical", "factor", "integer", "double",
+                                             "logical matrix", "integer matrix",
+                                             "double matrix")))
     counts <- counts[counts > 0]
-    n_missing <- sum(vapply(x$columns, function(col) sum(is.na(col)), numeric(1)))
+    # a matrix column's cell is missing when any of its entries is
+    n_missing <- sum(vapply(x$columns, function(col) {
+      if (is.matrix(col)) sum(rowSums(is.na(col)) > 0) else sum(is.na(col))
+    }, numeric(1)))
     cat(sprintf("<microscopes dataview: %d rows x %d %s (%s), %s missing %s>\n",
                 x$n, x$D, if (x$D == 1L) "column" else "columns",
                 paste(as.vector(counts), names(counts), collapse = ", "),

@@ -157,7 +157,7 @@ query_mixed_state <- function(st, s, models, call) {
       malformed(sprintf("`feature_hps[[%d]]` must be a list with %s", d,
                         paste0("`", names, "`", collapse = ", ")))
     }
-    v <- unlist(lapply(names, function(nm) h[[nm]]), use.names = FALSE)
+    v <- unlist(lapply(names, function(nm) as.vector(h[[nm]])), use.names = FALSE)
     if (!is.numeric(v) || length(v) != query_n_hp(models[[d]])) {
       malformed(sprintf("`feature_hps[[%d]]` has %d numbers, %s needs %d", d, length(v),
                         format(models[[d]]), query_n_hp(models[[d]])))
@@ -168,21 +168,27 @@ query_mixed_state <- function(st, s, models, call) {
        stats = stats, hps = hps)
 }
 
-query_n_stats <- function(model) {
-  switch(model$kind, bb = 2L, dd = as.integer(model$parameters$k), 3L)
-}
+query_n_stats <- function(model) length(stat_names(model))
 
-query_n_hp <- function(model) {
-  switch(model$kind, dd = as.integer(model$parameters$k), nich = 4L, 2L)
+query_n_hp <- function(model) as.integer(sum(vapply(model_hp_shapes(model), prod, numeric(1))))
+
+# The `n_levels` C_query_mixed reads for a feature: dd's k, a vector
+# kind's cell width, else 0.
+query_n_levels <- function(model) {
+  if (model$kind == "dd") return(as.integer(model$parameters$k))
+  if (model$kind %in% vector_kinds) return(model_cell_width(model))
+  0L
 }
 
 # ---------------------------------------------------------------------------
 # The query data frame
 
-# queries -> list(x = n x D double matrix (bb 0/1, dd level 0..k-1, counts,
-# reals; NaN = to predict), kinds, n_levels, parameter (per feature, for
-# C), type = per column what to return ("logical", "factor", "integer",
-# "double"), levels = per column the factor levels or NULL, names, rows).
+# queries -> list(x = n x C double matrix (bb 0/1, dd level 0..k-1, counts,
+# reals; NaN = to predict; a vector-valued feature's cell takes its width of
+# columns, C their sum), kinds, n_levels, parameter (per feature, for C),
+# type = per column what to return ("logical", "factor", "integer",
+# "double"), levels = per column the factor levels or NULL, widths,
+# colnames (a matrix column's), names, rows).
 query_mixed_frame <- function(queries, defn, call = caller_call()) {
   D <- defn$D
   if (!is.data.frame(queries)) {
@@ -198,18 +204,36 @@ query_mixed_frame <- function(queries, defn, call = caller_call()) {
   names <- names(queries)
   if (is.null(names)) names <- paste0("V", seq_len(D))
   n <- nrow(queries)
-  x <- matrix(NaN, n, D)
+  models <- lapply(seq_len(D), function(j) defn_model(defn, j))
+  widths <- vapply(models, model_cell_width, integer(1))
+  first <- c(0L, cumsum(widths))[seq_len(D)]
+  x <- matrix(NaN, n, sum(widths))
+  matrix_names <- vector("list", D)
   type <- character(D)
   levels <- vector("list", D)
   kinds <- integer(D)
   n_levels <- integer(D)
   parameter <- double(D)
   for (j in seq_len(D)) {
-    model <- defn_model(defn, j)
+    model <- models[[j]]
     kinds[j] <- model_kind_ids[[model$kind]]
-    if (model$kind == "dd") n_levels[j] <- as.integer(model$parameters$k)
+    n_levels[j] <- query_n_levels(model)
     if (model$kind == "bnb") parameter[j] <- as.double(model$parameters$r)
     column <- store_column(queries[[j]], names[j], call)
+    if (model$kind %in% vector_kinds) {
+      # a vector-valued feature: an n x w matrix column (NA entries are
+      # predicted), or a column left all NA (every cell predicted)
+      if (!is.matrix(column) && all(is.na(column))) {
+        column <- matrix(NA_integer_, n, widths[j])
+      }
+      values <- column_values(column, model, names[j], j, call = call)
+      v <- as.double(values)
+      v[is.na(values)] <- NaN
+      x[, first[j] + seq_len(widths[j])] <- v
+      type[j] <- if (model$kind == "dm") "integer matrix" else "double matrix"
+      matrix_names[j] <- list(colnames(column))
+      next
+    }
     if (is.logical(column) && all(is.na(column))) {
       # a column left all NA (R makes it logical): every cell is predicted,
       # returned in the model's natural type
@@ -232,7 +256,7 @@ query_mixed_frame <- function(queries, defn, call = caller_call()) {
   }
   list(x = x, kinds = kinds, n_levels = n_levels, parameter = parameter, type = type,
        levels = levels, names = names, row_names = attr(queries, "row.names"),
-       models = lapply(seq_len(D), function(j) defn_model(defn, j)))
+       models = models, widths = widths, first = first, matrix_names = matrix_names)
 }
 
 # Column j of the result in its own type, from doubles as C_query_mixed
@@ -246,9 +270,24 @@ query_mixed_column <- function(v, q, j) {
     double = v)
 }
 
+# A vector-valued feature's n x w block of the result as its matrix column
+# (named as the query's): dm draws and means are proportions where a cell
+# was predicted and the query's counts where it was given, so doubles.
+query_mixed_matrix <- function(v, q, j) {
+  M <- matrix(as.double(v), ncol = q$widths[j])
+  colnames(M) <- q$matrix_names[[j]]
+  M
+}
+
 query_mixed_draw_frame <- function(draw, q) {
   n <- dim(draw)[1]
-  cols <- lapply(seq_along(q$names), function(j) query_mixed_column(draw[, j, 1], q, j))
+  cols <- lapply(seq_along(q$names), function(j) {
+    at <- q$first[j] + seq_len(q$widths[j])
+    if (q$models[[j]]$kind %in% vector_kinds) {
+      return(query_mixed_matrix(draw[, at, 1], q, j))
+    }
+    query_mixed_column(draw[, at, 1], q, j)
+  })
   names(cols) <- q$names
   structure(cols, class = "data.frame", row.names = q$row_names)
 }
@@ -265,7 +304,10 @@ query_mixed_mean_frame <- function(means, q) {
   probs <- list()
   for (j in seq_len(D)) {
     model <- q$models[[j]]
-    if (model$kind == "dd") {
+    if (model$kind %in% vector_kinds) {
+      cols[[j]] <- query_mixed_matrix(means[, at + seq_len(q$widths[j]), drop = FALSE], q, j)
+      at <- at + q$widths[j]
+    } else if (model$kind == "dd") {
       k <- model$parameters$k
       P <- means[, at + seq_len(k), drop = FALSE]
       at <- at + k

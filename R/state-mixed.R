@@ -31,7 +31,8 @@ stat_names <- function(model) {
     dd = paste0("count_", seq_len(model$parameters$k)),
     gp = c("n", "sum", "sum_log_factorial"),
     bnb = c("n", "sum", "sum_log_choose"),
-    nich = c("n", "mean", "m2"))
+    nich = c("n", "mean", "m2"),
+    dm = c("n", paste0("count_", seq_len(model$parameters$k)), "sum_log_multinomial"))
 }
 
 # Statistics that are whole numbers (compared exactly on resume).
@@ -64,12 +65,13 @@ check_one_feature_hp <- function(hp, model, j, call) {
       paste0("`", model$hp_names, "`", collapse = ", ")), call = call)
   }
   hp <- hp[model$hp_names]
+  shapes <- model_hp_shapes(model)
   for (name in model$hp_names) {
     v <- hp[[name]]
-    size <- if (model$kind == "dd") model$parameters$k else 1L
+    size <- prod(shapes[[name]])
     if (!is.numeric(v) || length(v) != size || anyNA(v) || any(!is.finite(v))) {
       abort_arg("feature_hps", sprintf(
-        "must give feature %d (%s()) a finite `%s` of length %d.", j, model$name, name, size),
+        "must give feature %d (%s) a finite `%s` of length %d.", j, format(model), name, size),
         call = call)
     }
     positive <- !(model$kind == "nich" && name == "mu")
@@ -109,9 +111,7 @@ mixed_latent_fields <- function(defn, hp_vectors, stats, groups) {
   D <- defn$D
   models <- lapply(seq_len(D), function(j) defn_model(defn, j))
   hps <- lapply(seq_len(D), function(j) {
-    m <- models[[j]]
-    v <- hp_vectors[[j]]
-    if (m$kind == "dd") list(alphas = v) else stats::setNames(as.list(v), m$hp_names)
+    hp_list_from_vector(models[[j]], hp_vectors[[j]])
   })
   stats <- lapply(seq_len(D), function(j) {
     x <- stats[[j]]
@@ -204,7 +204,13 @@ mixed_score_data <- function(s) {
       scores[features] <- .Call(C_score_features, heads, tails, hps)
       next
     }
-    n_levels <- if (kind == "dd") vapply(features, function(d) as.integer(s$parameters[[d]]$k), integer(1))
+    # dd's levels; a vector kind's cell widths (src/r_state.c)
+    n_levels <- if (kind == "dd" || kind %in% vector_kinds) {
+      vapply(features, function(d) {
+        model <- defn_model(list(models = s$models, parameters = s$parameters), d)
+        if (kind == "dd") as.integer(model$parameters$k) else model_cell_width(model)
+      }, integer(1))
+    }
     parameter <- if (kind == "bnb") vapply(features, function(d) as.double(s$parameters[[d]]$r), double(1))
     hps <- lapply(features, function(d) as.double(unlist(s$feature_hps[[d]], use.names = FALSE)))
     stats <- lapply(features, function(d) unname(s$stats[[d]]) + 0)

@@ -163,8 +163,12 @@ new_state <- function(view, assignment, alpha, hps, models, groups = 0L) {
 # beta_bernoulli() (R/state-mixed.R): `stats` (one matrix of statistics per
 # feature) and `parameters` (each feature's model parameters), feature_hps
 # a list of named lists and heads = tails = NULL; all-bb states keep the
-# fields of version 3.
-state_format_version <- 4L
+# fields of version 3. Version 5 (issue 14) adds vector-valued features
+# (dirichlet_multinomial(), normal_inverse_wishart()): their feature_hps
+# entries may be vectors or matrices and their `stats` columns are the
+# kind's (stat_names()); a state of only older kinds has the fields of
+# version 4.
+state_format_version <- 5L
 
 # The state's partition prior, for format 3 and for older states (CRP).
 partition_prior_field <- function(groups) {

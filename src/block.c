@@ -20,12 +20,18 @@ static const block_kind_t kinds[N_BLOCK_KINDS] = {
     [BLOCK_BETA_NEGATIVE_BINOMIAL] = {&block_bnb_ops, block_bnb_setup},
     [BLOCK_NORMAL_INVERSE_CHISQ] = {&block_nich_ops, block_nich_setup},
     [BLOCK_NORMAL_INVERSE_WISHART] = {&block_niw_ops, block_niw_setup},
+    [BLOCK_DIRICHLET_MULTINOMIAL] = {&block_dm_ops, block_dm_setup},
 };
 
 /* Holds a block of an unknown kind so that b->ops->free(b) stays safe;
  * the glue validates kinds, so reaching it is a programming error. */
 static const block_ops_t unknown_ops = {
     .kind = -1, .name = "unknown", .free = block_free_common};
+
+int block_kind_is_vector(int kind) {
+    return kind == BLOCK_NORMAL_INVERSE_WISHART ||
+           kind == BLOCK_DIRICHLET_MULTINOMIAL;
+}
 
 const block_ops_t *block_kind_ops(int kind) {
     return kind >= 0 && kind < N_BLOCK_KINDS ? kinds[kind].ops : NULL;
@@ -40,6 +46,7 @@ int block_kind_n_hp(int kind, const block_data_t *data, int j) {
         const int d = data->cell_width != NULL ? data->cell_width[j] : 1;
         return d * d + d + 2;
     }
+    case BLOCK_DIRICHLET_MULTINOMIAL: return data->cell_width[j];
     default: return 2;
     }
 }

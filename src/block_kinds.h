@@ -18,9 +18,16 @@ extern const block_ops_t block_nich_ops;
 int block_nich_setup(block_t *b, int capacity);
 extern const block_ops_t block_niw_ops;
 int block_niw_setup(block_t *b, int capacity);
+extern const block_ops_t block_dm_ops;
+int block_dm_setup(block_t *b, int capacity);
 
 /* Hyperparameters per feature of each kind (dd: its k levels). */
 int block_kind_n_hp(int kind, const block_data_t *data, int j);
+
+/* Whether a kind's cell is a vector (niw, dm: block_data_t cell_width):
+ * the glue then gives its width, from the R side's `cell_width` / the
+ * model's k or dim, where a scalar kind has 1 (issue 14). */
+int block_kind_is_vector(int kind);
 
 /* The operations table of a kind, or NULL for an unknown kind: lets the
  * glue ask which optional ops a kind has. */

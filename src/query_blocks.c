@@ -14,6 +14,7 @@
 
 #include "alloc.h"
 #include "block.h"
+#include "block_kinds.h"
 #include "block_util.h"
 #include "query_blocks.h"
 #include "rng.h"
@@ -21,10 +22,15 @@
 
 #define QB_ROWS_PER_UNIT 8
 
+int qb_cell_width(int kind, int n_levels) {
+    return block_kind_is_vector(kind) ? n_levels : 1;
+}
+
 int qb_n_stats(int kind, int n_levels) {
     switch (kind) {
     case BLOCK_BETA_BERNOULLI: return 2;          /* heads, tails */
     case BLOCK_DIRICHLET_DISCRETE: return n_levels; /* count per level */
+    case BLOCK_DIRICHLET_MULTINOMIAL: return n_levels + 2; /* n, sums, coef */
     default: return 3;  /* gp/bnb n, sum, sum log x! / log C; nich n, mean, m2 */
     }
 }
@@ -32,13 +38,15 @@ int qb_n_stats(int kind, int n_levels) {
 int qb_n_hp(int kind, int n_levels) {
     switch (kind) {
     case BLOCK_DIRICHLET_DISCRETE: return n_levels;
+    case BLOCK_DIRICHLET_MULTINOMIAL: return n_levels;
     case BLOCK_NORMAL_INVERSE_CHISQ: return 4;
     default: return 2;
     }
 }
 
 int qb_mean_size(int kind, int n_levels) {
-    return kind == BLOCK_DIRICHLET_DISCRETE ? n_levels : 1;
+    return kind == BLOCK_DIRICHLET_DISCRETE || block_kind_is_vector(kind)
+               ? n_levels : 1;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -54,8 +62,25 @@ static int check_cell(int kind, int n_levels, double v) {
     case BLOCK_GAMMA_POISSON:
     case BLOCK_BETA_NEGATIVE_BINOMIAL:
         return whole(v) && v >= 0 && v <= 2147483647.0;
+    case BLOCK_DIRICHLET_MULTINOMIAL:
+        return whole(v) && v >= 0 && v <= 2147483647.0;
     default: return isfinite(v);
     }
+}
+
+/* Row i's cell of feature d (columns x_column .. + width of the n x C
+ * query): every entry NaN or valid; a dm cell all NaN or all counts (a
+ * partly missing count vector has no total to condition on). */
+static int check_query_cell(const qb_problem_t *p, int d, int x_column,
+                            int i) {
+    const int kind = p->kind[d], w = qb_cell_width(kind, p->n_levels[d]);
+    int n_nan = 0;
+    for (int l = 0; l < w; l++) {
+        double v = p->x[i + (size_t)(x_column + l) * p->n_rows];
+        if (isnan(v)) n_nan++;
+        else if (!check_cell(kind, p->n_levels[d], v)) return 0;
+    }
+    return !(kind == BLOCK_DIRICHLET_MULTINOMIAL && n_nan > 0 && n_nan < w);
 }
 
 /* Group k's statistics of feature d (of `kind`) against the group's size. */
@@ -75,6 +100,20 @@ static const char *check_stats(int kind, int n_levels, const double *st,
             total += v;
         }
         if (total > size) return "level counts above the group's size";
+        return NULL;
+    }
+    case BLOCK_DIRICHLET_MULTINOMIAL: {
+        /* n, the k level sums, the sum of log multinomial coefficients */
+        if (!whole(a) || a < 0 || a > size)
+            return "a count `n` that is not within the group's size";
+        for (int l = 1; l <= n_levels; l++) {
+            double v = st[k + (size_t)l * K];
+            if (!whole(v) || v < 0 || (a == 0 && v != 0))
+                return "level sums that are not sums of counts";
+        }
+        double coef = st[k + (size_t)(n_levels + 1) * K];
+        if (!isfinite(coef) || coef < -1e-6)
+            return "a sum of log multinomial coefficients that is not finite and >= 0";
         return NULL;
     }
     case BLOCK_GAMMA_POISSON:
@@ -115,14 +154,21 @@ int qb_check(const qb_problem_t *p, char *msg, size_t msg_size) {
             snprintf(msg, msg_size, "feature %d has an `r` that is not > 0", d + 1);
             return 1;
         }
+        if (block_kind_is_vector(kind) && p->n_levels[d] < 1) {
+            snprintf(msg, msg_size, "feature %d has no cell width", d + 1);
+            return 1;
+        }
+    }
+    for (int d = 0, x_column = 0; d < p->D; d++) {
         for (int i = 0; i < p->n_rows; i++) {
-            if (!check_cell(kind, p->n_levels[d], p->x[i + (size_t)d * p->n_rows])) {
+            if (!check_query_cell(p, d, x_column, i)) {
                 snprintf(msg, msg_size,
                          "query row %d, feature %d holds a value its model does not take",
                          i + 1, d + 1);
                 return 2;
             }
         }
+        x_column += qb_cell_width(p->kind[d], p->n_levels[d]);
     }
     for (int s = 0; s < p->n_states; s++) {
         const qb_state_t *st = &p->states[s];
@@ -178,6 +224,8 @@ typedef struct {
     int *n_levels[N_BLOCK_KINDS];       /* dd */
     double *parameter[N_BLOCK_KINDS];   /* bnb */
     int *local;                         /* D: index within its kind */
+    int *x_column;                      /* D + 1: first query column */
+    int max_width;                      /* widest cell */
 } qb_layout_t;
 
 typedef struct {
@@ -187,6 +235,7 @@ typedef struct {
 
 typedef struct {
     double *logw, *scratch, *mean;
+    double *cell;                   /* one cell (max_width), then its draw */
 } qb_scratch_t;
 
 typedef struct {
@@ -207,13 +256,22 @@ static void layout_free(qb_layout_t *L) {
         free(L->parameter[t]);
     }
     free(L->local);
+    free(L->x_column);
 }
 
 static int layout_init(qb_layout_t *L, const qb_problem_t *p) {
     memset(L, 0, sizeof *L);
     L->local = ms_malloc(sizeof(int) * (p->D + 1));
-    if (!L->local) return MS_ERR_NOMEM;
+    L->x_column = ms_malloc(sizeof(int) * (p->D + 1));
+    if (!L->local || !L->x_column) return MS_ERR_NOMEM;
     for (int d = 0; d < p->D; d++) L->local[d] = L->n_features[p->kind[d]]++;
+    L->x_column[0] = 0;
+    L->max_width = 1;
+    for (int d = 0; d < p->D; d++) {
+        int w = qb_cell_width(p->kind[d], p->n_levels[d]);
+        L->x_column[d + 1] = L->x_column[d] + w;
+        if (w > L->max_width) L->max_width = w;
+    }
     for (int t = 0; t < N_BLOCK_KINDS; t++) {
         int F = L->n_features[t];
         L->feature[t] = ms_malloc(sizeof(int) * (F + 1));
@@ -290,6 +348,12 @@ static int build_state(void *ctx, int unit, int thread, parallel_pool_t *pool) {
                              .n_levels = t == BLOCK_DIRICHLET_DISCRETE ? L->n_levels[t] : NULL,
                              .parameter = t == BLOCK_BETA_NEGATIVE_BINOMIAL ? L->parameter[t] : NULL,
                              .bb = NULL};
+        if (block_kind_is_vector(t)) {
+            /* a vector kind's n_levels are its cell widths */
+            data.cell_width = L->n_levels[t];
+            data.n_columns = 0;
+            for (int j = 0; j < F; j++) data.n_columns += L->n_levels[t][j];
+        }
         block_t *b = &B->block[t];
         status = block_init(b, t, &data, L->feature[t], L->hp_offset[t], hp,
                             K + 1);
@@ -328,7 +392,25 @@ static double bb_p1(const qb_state_t *st, int d, int k) {
 /* logw[0 .. n_slots): the partition prior's predictive plus the log
  * predictive of row i's observed cells, per slot. Returns n_slots (K, or
  * K + 1 when a new group is possible). */
-static int score_row(const qb_pass_t *ps, int s, int i, double *logw) {
+/* Row i's cell of feature d into cell[0 .. width - 1]; returns the number
+ * of its entries that are NaN (to predict). */
+static int read_cell(const qb_pass_t *ps, int d, int i, double *cell) {
+    const qb_problem_t *p = ps->p;
+    const int c0 = ps->layout->x_column[d], w = ps->layout->x_column[d + 1] - c0;
+    int n_nan = 0;
+    for (int l = 0; l < w; l++) {
+        cell[l] = p->x[i + (size_t)(c0 + l) * p->n_rows];
+        n_nan += isnan(cell[l]) != 0;
+    }
+    return n_nan;
+}
+
+static int cell_width_of(const qb_pass_t *ps, int d) {
+    return ps->layout->x_column[d + 1] - ps->layout->x_column[d];
+}
+
+static int score_row(const qb_pass_t *ps, int s, int i, double *logw,
+                     double *cell) {
     const qb_problem_t *p = ps->p;
     const qb_state_t *st = &p->states[s];
     const qb_blocks_t *B = &ps->blocks[s];
@@ -344,8 +426,11 @@ static int score_row(const qb_pass_t *ps, int s, int i, double *logw) {
         else n_slots = K;
     }
     for (int d = 0; d < p->D; d++) {
-        double x = p->x[i + (size_t)d * p->n_rows];
-        if (isnan(x)) continue;
+        /* A cell with every entry missing is left out; a vector cell with
+         * some observed entries is scored by its kind, which sees NaN
+         * for the others (niw: the marginal of the observed ones). */
+        if (read_cell(ps, d, i, cell) == cell_width_of(ps, d)) continue;
+        double x = cell[0];
         int t = p->kind[d];
         if (t == BLOCK_BETA_BERNOULLI) {
             for (int k = 0; k < n_slots; k++) {
@@ -356,7 +441,7 @@ static int score_row(const qb_pass_t *ps, int s, int i, double *logw) {
             const block_t *b = &B->block[t];
             int j = ps->layout->local[d];
             for (int k = 0; k < n_slots; k++)
-                logw[k] += b->ops->log_predictive(b, k, j, &x);
+                logw[k] += b->ops->log_predictive(b, k, j, cell);
         }
     }
     return n_slots;
@@ -378,7 +463,7 @@ static int rows_unit(void *ctx, int unit, int thread, parallel_pool_t *pool) {
     qb_pass_t *ps = ctx;
     const qb_problem_t *p = ps->p;
     qb_scratch_t *sc = &ps->scratch[thread];
-    const int n = p->n_rows, D = p->D;
+    const int n = p->n_rows, D = p->D, C = ps->layout->x_column[D];
     int i0 = unit * QB_ROWS_PER_UNIT, i1 = i0 + QB_ROWS_PER_UNIT;
     if (i1 > n) i1 = n;
     for (int i = i0; i < i1; i++) {
@@ -388,7 +473,7 @@ static int rows_unit(void *ctx, int unit, int thread, parallel_pool_t *pool) {
             if (p->mode == QBQ_DRAWS &&
                 ps->draw_start[s + 1] == ps->draw_start[s])
                 continue;
-            int n_slots = score_row(ps, s, i, sc->logw);
+            int n_slots = score_row(ps, s, i, sc->logw, sc->cell);
             double top = -INFINITY;
             for (int k = 0; k < n_slots; k++)
                 if (sc->logw[k] > top) top = sc->logw[k];
@@ -404,10 +489,21 @@ static int rows_unit(void *ctx, int unit, int thread, parallel_pool_t *pool) {
                 for (int a = ps->draw_start[s]; a < ps->draw_start[s + 1]; a++) {
                     int j = ps->draw_list[a];
                     int k = rng_categorical_log(&rng, sc->logw, n_slots, sc->scratch);
-                    double *out = p->out + (size_t)j * n * D;
+                    double *out = p->out + (size_t)j * n * C;
                     for (int d = 0; d < D; d++) {
-                        size_t c = i + (size_t)d * n;
-                        if (isnan(p->x[c])) sample_cell(ps, s, d, k, &rng, &out[c]);
+                        const int c0 = ps->layout->x_column[d];
+                        if (cell_width_of(ps, d) == 1) {
+                            size_t c = i + (size_t)c0 * n;
+                            if (isnan(p->x[c])) sample_cell(ps, s, d, k, &rng, &out[c]);
+                            continue;
+                        }
+                        /* a vector cell: one draw of the whole cell, kept
+                         * where the query's entries are missing */
+                        if (read_cell(ps, d, i, sc->cell) == 0) continue;
+                        sample_cell(ps, s, d, k, &rng, sc->mean);
+                        for (int l = 0; l < cell_width_of(ps, d); l++)
+                            if (isnan(sc->cell[l]))
+                                out[i + (size_t)(c0 + l) * n] = sc->mean[l];
                     }
                 }
             } else {
@@ -420,7 +516,8 @@ static int rows_unit(void *ctx, int unit, int thread, parallel_pool_t *pool) {
                 for (int k = 0; k < n_slots; k++) sc->scratch[k] /= total;
                 const double ws = p->state_weight[s];
                 for (int d = 0; d < D; d++) {
-                    if (!isnan(p->x[i + (size_t)d * n])) continue;
+                    if (read_cell(ps, d, i, sc->cell) == 0) continue;
+                    const int vector = cell_width_of(ps, d) > 1;
                     int t = p->kind[d];
                     int m = qb_mean_size(t, p->n_levels[d]);
                     double *out = p->out + (size_t)ps->mean_column[d] * n + i;
@@ -435,8 +532,10 @@ static int rows_unit(void *ctx, int unit, int thread, parallel_pool_t *pool) {
                             b->ops->predictive_mean(b, k, ps->layout->local[d],
                                                     sc->mean);
                         }
+                        /* a vector cell's observed entries stay as given */
                         for (int l = 0; l < m; l++)
-                            out[(size_t)l * n] += ws * w * sc->mean[l];
+                            if (!vector || isnan(sc->cell[l]))
+                                out[(size_t)l * n] += ws * w * sc->mean[l];
                     }
                 }
             }
@@ -447,18 +546,30 @@ static int rows_unit(void *ctx, int unit, int thread, parallel_pool_t *pool) {
 
 /* ------------------------------------------------------------------------ */
 
-static void copy_observed(const qb_problem_t *p, const int *mean_column) {
-    const int n = p->n_rows, D = p->D;
+static void copy_observed(const qb_problem_t *p, const qb_layout_t *L,
+                          const int *mean_column) {
+    const int n = p->n_rows, D = p->D, C = L->x_column[D];
     if (p->mode == QBQ_GROUPS) return;   /* every cell is written */
     if (p->mode == QBQ_DRAWS) {
         for (int j = 0; j < p->n_draws; j++)
-            memcpy(p->out + (size_t)j * n * D, p->x, sizeof(double) * n * D);
+            memcpy(p->out + (size_t)j * n * C, p->x, sizeof(double) * n * C);
         return;
     }
     for (int d = 0; d < D; d++) {
         int m = qb_mean_size(p->kind[d], p->n_levels[d]);
+        if (block_kind_is_vector(p->kind[d])) {
+            /* mean columns are the cell's: observed entries copied, the
+             * missing ones summed into from 0 */
+            for (int l = 0; l < m; l++)
+                for (int i = 0; i < n; i++) {
+                    double x = p->x[i + (size_t)(L->x_column[d] + l) * n];
+                    p->out[i + (size_t)(mean_column[d] + l) * n] =
+                        isnan(x) ? 0.0 : x;
+                }
+            continue;
+        }
         for (int i = 0; i < n; i++) {
-            double x = p->x[i + (size_t)d * n];
+            double x = p->x[i + (size_t)L->x_column[d] * n];
             double *out = p->out + (size_t)mean_column[d] * n + i;
             for (int l = 0; l < m; l++) out[(size_t)l * n] = 0.0;
             if (isnan(x)) continue;
@@ -501,7 +612,7 @@ int qb_run(const qb_problem_t *p, int n_threads, parallel_poll_fn poll,
         M += qb_mean_size(p->kind[d], p->n_levels[d]);
     }
     ps.n_mean_columns = M;
-    copy_observed(p, ps.mean_column);
+    copy_observed(p, &layout, ps.mean_column);
     if (n == 0 || S == 0 || (p->mode == QBQ_DRAWS && p->n_draws == 0))
         goto done;
 
@@ -527,7 +638,9 @@ int qb_run(const qb_problem_t *p, int n_threads, parallel_poll_fn poll,
         ps.scratch[t].logw = ms_malloc(sizeof(double) * Kmax1);
         ps.scratch[t].scratch = ms_malloc(sizeof(double) * Kmax1);
         ps.scratch[t].mean = ms_malloc(sizeof(double) * Lmax);
-        if (!ps.scratch[t].logw || !ps.scratch[t].scratch || !ps.scratch[t].mean) {
+        ps.scratch[t].cell = ms_malloc(sizeof(double) * layout.max_width);
+        if (!ps.scratch[t].logw || !ps.scratch[t].scratch || !ps.scratch[t].mean ||
+            !ps.scratch[t].cell) {
             status = MS_ERR_NOMEM;
             goto done;
         }
@@ -548,6 +661,7 @@ done:
             free(ps.scratch[t].logw);
             free(ps.scratch[t].scratch);
             free(ps.scratch[t].mean);
+            free(ps.scratch[t].cell);
         }
         free(ps.scratch);
     }

@@ -50,10 +50,14 @@ typedef struct {
     int mode;                       /* QBQ_DRAWS or QBQ_MEAN */
     int n_rows, D;
     const int *kind;                /* D block kinds (block.h) */
-    const int *n_levels;            /* D: dd k, else ignored */
+    const int *n_levels;            /* D: dd k; a vector kind's cell width
+                                     * (dm k, niw dim); else ignored */
     const double *parameter;        /* D: bnb r, else ignored */
-    /* n_rows x D, column-major: bb 0/1, dd level 0..k-1, counts, reals;
-     * NaN for a cell to predict. */
+    /* n_rows x C, column-major, C = the sum of the cell widths (1 for a
+     * scalar kind; feature d's cell is the next width columns): bb 0/1,
+     * dd level 0..k-1, counts, reals; NaN for a cell to predict. A vector
+     * cell with some entries NaN is scored on its observed ones by its
+     * kind, and only its NaN entries are predicted (dm refuses it). */
     const double *x;
 
     int n_states;
@@ -64,8 +68,9 @@ typedef struct {
     const int *draw_state;          /* 0-based state of each draw */
     uint64_t seed;
 
-    /* QBQ_DRAWS: n_rows x D x n_draws; QBQ_MEAN: n_rows x M where M sums
-     * the features' mean sizes (dd k, else 1), feature by feature.
+    /* QBQ_DRAWS: n_rows x C x n_draws; QBQ_MEAN: n_rows x M where M sums
+     * the features' mean sizes (dd k, a vector kind its width, else 1),
+     * feature by feature.
      * Observed cells are copied (a dd mean column: 1 at the observed
      * level). Column-major. QBQ_GROUPS (n_states == 1): n_rows x (K + 1),
      * log of the partition prior's predictive numerator (size_k, alpha;
@@ -76,6 +81,8 @@ typedef struct {
     double *out;
 } qb_problem_t;
 
+/* Query columns of a feature's cell: a vector kind's width, else 1. */
+int qb_cell_width(int kind, int n_levels);
 /* Statistics per group of a feature of `kind` (dd: k). */
 int qb_n_stats(int kind, int n_levels);
 /* Hyperparameters of a feature of `kind`. */

@@ -8,6 +8,7 @@
 #include <R_ext/Random.h>
 
 #include "r_glue.h"
+#include "block_kinds.h"
 #include "query_blocks.h"
 #include "status.h"
 
@@ -75,17 +76,24 @@ SEXP C_query_mixed(SEXP x, SEXP kinds, SEXP n_levels, SEXP parameter,
     SEXP dim = Rf_getAttrib(x, R_DimSymbol);
     if (TYPEOF(x) != REALSXP || TYPEOF(dim) != INTSXP || XLENGTH(dim) != 2)
         Rf_error("`queries` must be a double matrix (internal error).");
-    int n = INTEGER(dim)[0], D = INTEGER(dim)[1];
-    if (TYPEOF(kinds) != INTSXP || XLENGTH(kinds) != D ||
+    int n = INTEGER(dim)[0], D = (int)XLENGTH(kinds);
+    if (TYPEOF(kinds) != INTSXP ||
         TYPEOF(n_levels) != INTSXP || XLENGTH(n_levels) != D ||
         TYPEOF(parameter) != REALSXP || XLENGTH(parameter) != D)
         Rf_error("`kinds`, `n_levels` and `parameter` must have one entry per "
                  "feature (internal error).");
     const int *kind = INTEGER(kinds), *levels = INTEGER(n_levels);
     for (int d = 0; d < D; d++)
-        if (kind[d] == NA_INTEGER || kind[d] < 0 || kind[d] > 4 ||
-            levels[d] == NA_INTEGER || levels[d] < 0)
+        if (kind[d] == NA_INTEGER || kind[d] < 0 || kind[d] >= N_BLOCK_KINDS ||
+            block_kind_ops(kind[d]) == NULL || levels[d] == NA_INTEGER ||
+            levels[d] < 0 || (block_kind_is_vector(kind[d]) && levels[d] < 1))
             Rf_error("feature %d has an invalid kind or number of levels.", d + 1);
+    /* x: one column per scalar feature, a vector feature's width of them */
+    R_xlen_t C = 0;
+    for (int d = 0; d < D; d++) C += qb_cell_width(kind[d], levels[d]);
+    if (D < 1 || INTEGER(dim)[1] != C)
+        Rf_error("`queries` must have %lld columns, the features' cell "
+                 "widths (internal error).", (long long)C);
     if (TYPEOF(states) != VECSXP || XLENGTH(states) < 1 ||
         XLENGTH(states) > INT_MAX / 2)
         Rf_error("`infers` must be a non-empty list of states.");
@@ -147,13 +155,13 @@ SEXP C_query_mixed(SEXP x, SEXP kinds, SEXP n_levels, SEXP parameter,
 
     SEXP out;
     if (mode == QBQ_DRAWS) {
-        double cells = (double)n * D * p.n_draws;
+        double cells = (double)n * C * p.n_draws;
         if (cells > (double)R_XLEN_T_MAX)
             Rf_error("the array of draws would have %.0f entries: too many.", cells);
         out = PROTECT(Rf_allocVector(REALSXP, (R_xlen_t)cells));
         SEXP odim = PROTECT(Rf_allocVector(INTSXP, 3));
         INTEGER(odim)[0] = n;
-        INTEGER(odim)[1] = D;
+        INTEGER(odim)[1] = (int)C;
         INTEGER(odim)[2] = p.n_draws;
         Rf_setAttrib(out, R_DimSymbol, odim);
         UNPROTECT(1);

@@ -75,7 +75,8 @@ SEXP C_sample_crp(SEXP n_rows, SEXP concentration) {
  * state (CONTRACT.md, "Mixed states"): each feature's block is rebuilt
  * from the saved statistics (blocks_from_stats.c), its group marginals
  * summed over the K groups. `hps`: list of F double vectors; `stats`:
- * list of F K x n_stats matrices; `n_levels` (dd) / `parameter` (bnb):
+ * list of F K x n_stats matrices; `n_levels` (dd; the cell widths of a
+ * vector kind, dm / niw) / `parameter` (bnb):
  * per feature, or NULL. */
 SEXP C_score_stats(SEXP kind, SEXP hps, SEXP stats, SEXP sizes, SEXP n_levels,
                    SEXP parameter) {
@@ -107,6 +108,15 @@ SEXP C_score_stats(SEXP kind, SEXP hps, SEXP stats, SEXP sizes, SEXP n_levels,
         shape.n_features = 1;
         shape.n_levels = n_levels == R_NilValue ? NULL : INTEGER(n_levels) + j;
         shape.parameter = parameter == R_NilValue ? NULL : REAL(parameter) + j;
+        if (block_kind_is_vector(kd)) {
+            /* a vector kind's `n_levels` are its cell widths (issue 14) */
+            if (shape.n_levels == NULL || shape.n_levels[0] < 1)
+                Rf_error("`s` is not a valid state: a vector-valued feature "
+                         "needs its cell width.");
+            shape.cell_width = shape.n_levels;
+            shape.n_columns = shape.n_levels[0];
+            shape.n_levels = NULL;
+        }
         if (kd == BLOCK_DIRICHLET_DISCRETE &&
             (shape.n_levels == NULL || XLENGTH(h) != shape.n_levels[0]))
             Rf_error("`s` is not a valid state: a dirichlet_discrete() feature "

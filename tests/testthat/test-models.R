@@ -121,7 +121,7 @@ test_that("dataview() refuses data frames it cannot model, naming the column", {
   expect_snapshot(error = TRUE, dataview(data.frame(a = 1:2, b = I(list(1, 2)))))
   expect_snapshot(error = TRUE, dataview(data.frame(a = 1:2)[0, , drop = FALSE]))
   expect_snapshot(error = TRUE, dataview(data.frame()))
-  m <- data.frame(a = 1:2); m$xy <- cbind(1:2, 3:4)
+  m <- data.frame(a = 1:2); m$xy <- cbind(c("u", "v"), c("w", "x"))
   expect_snapshot(error = TRUE, dataview(m))
   expect_snapshot(error = TRUE, dataview(data.frame(d = as.Date(c("2020-01-01", "2021-06-30")))))
   expect_snapshot(error = TRUE, dataview(data.frame(f = addNA(factor(c("a", NA))))))
