@@ -54,6 +54,7 @@ column_location_scale <- function(column) {
 #         column, each worth one observation; rescaling the column rescales
 #         mu and sigmasq with it.
 default_feature_hp <- function(model, column) {
+  if (model$kind == "niw") return(niw_default_hp(column, as.integer(model$parameters$dim)))
   ls <- column_location_scale(column)
   m <- ls[["location"]]
   switch(model$kind,
@@ -66,17 +67,17 @@ default_feature_hp <- function(model, column) {
     },
     nich = list(mu = m, kappa = 1, sigmasq = ls[["scale"]]^2, nu = 1),
     dm = list(alphas = rep(1, model$parameters$k)),
-    niw = niw_default_hp(column, as.integer(model$parameters$dim)),
     stop(sprintf("internal error: no default hyperparameters for model kind `%s`.",
                  model$kind), call. = FALSE)
   )
 }
 
 # normal_inverse_wishart(d)'s initial hyperparameters from the n x d
-# matrix column (see default_feature_hp()).
+# matrix column's complete, finite rows (see default_feature_hp(); a
+# non-finite entry is the column check's to report).
 niw_default_hp <- function(column, d) {
   complete <- if (is.matrix(column) && ncol(column) == d) {
-    column[stats::complete.cases(column), , drop = FALSE]
+    column[rowSums(!is.finite(column)) == 0L, , drop = FALSE]
   } else {
     matrix(double(), 0L, d)
   }
