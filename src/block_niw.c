@@ -75,9 +75,12 @@ void niw_table_finish(const double *hp, int d, double n, const double *mean,
     const double lambda_n = lambda + n, nu_n = nu + n;
     double *mu_n = table + NIW_SCALARS, *inv_diag = mu_n + d,
            *L = inv_diag + d;
+    double *M = L + (size_t)d * d;
     for (int i = 0; i < d; i++) {
         mu_n[i] = n > 0 ? (lambda * hp[i] + n * mean[i]) / lambda_n : hp[i];
         inv_diag[i] = 1.0 / L[(size_t)i * d + i];
+        for (int k = 0; k < d; k++)
+            M[(size_t)i * d + k] = k < i ? L[(size_t)i * d + k] * inv_diag[i] : 0.0;
     }
     const double log_det = niw_log_det_from_factor(L, d);
     table[NIW_LOG_DET] = log_det;

@@ -11,10 +11,16 @@
 
 double niw_table_log_density(const double *table, int d, const double *x) {
     const double *mu_n = table + NIW_SCALARS, *inv_diag = mu_n + d,
-                 *L = inv_diag + d;
-    double r[d > 0 ? d : 1];
-    for (int i = 0; i < d; i++) r[i] = x[i] - mu_n[i];
-    const double q = niw_forward_norm2(L, inv_diag, d, r);
+                 *M = inv_diag + d + (size_t)d * d;
+    double z[d > 0 ? d : 1];
+    double q = 0.0;
+    for (int i = 0; i < d; i++) {
+        const double *mi = M + (size_t)i * d;
+        double s = (x[i] - mu_n[i]) * inv_diag[i];
+        for (int k = 0; k < i; k++) s -= mi[k] * z[k];
+        z[i] = s;
+        q += s * s;
+    }
     return table[NIW_C] - table[NIW_HALF_NU1] * log(1.0 + table[NIW_SHRINK] * q);
 }
 
