@@ -172,6 +172,7 @@ int chain_iterate(chain_t *chain) {
         switch (kernel->kind) {
         case KERNEL_ASSIGN:
         case KERNEL_ASSIGN_FIXED: {
+            chain->ws.threads = chain->inner_threads;
             partition_prior_t prior = chain->partition_prior;
             prior.test_wrong = kernel->test_wrong_prior;
             status = kernel_assign(&chain->state, chain->data, &chain->rng,

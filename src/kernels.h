@@ -82,6 +82,9 @@ typedef struct {
     int *heads_of_feature, *tails_of_feature;  /* n + 1: one feature's counts */
     double *log_join;       /* n + 1: a finite mixture's log(m + alpha/K) */
     int size;               /* entries of log_weights and weights */
+    /* Threads the assign kernel may use inside the chain (the chain's
+     * inner_threads; <= 1: one). */
+    int threads;
 } workspace_t;
 
 double prior_log_density(const prior_t *prior, double x);
