@@ -53,6 +53,11 @@ pack_blocks <- function(view, defn, call = caller_call()) {
       bnb = new_block(3L, features, ivalues = row_major(values, view$n, integer(1)),
                       parameter = vapply(features, function(j) defn$parameters[[j]]$r, double(1))),
       nich = new_block(4L, features, dvalues = row_major(values, view$n, double(1))),
+      niw = {
+        for (i in seq_along(features)) refuse_partly_missing_niw(values[[i]], view, features[i], defn, call)
+        new_block(5L, features, dvalues = row_major_cells(values, view$n, double(1)),
+                  cell_width = vapply(values, ncol, integer(1)))
+      },
       dm = new_block(6L, features, ivalues = row_major_cells(values, view$n, integer(1)),
                      cell_width = vapply(values, ncol, integer(1))))
     blocks[[length(blocks) + 1L]] <- block
@@ -90,4 +95,18 @@ row_major <- function(columns, n, type) {
   out <- as.vector(t(M))
   if (is.double(type)) out[is.na(out)] <- NaN
   out
+}
+
+# normal_inverse_wishart() fits rows whose vector is all observed or all
+# NA: a row with some entries NA breaks conjugacy (its group posterior is
+# no longer normal-inverse-Wishart), which this version does not sample.
+refuse_partly_missing_niw <- function(x, view, j, defn, call) {
+  missing <- is.na(x)
+  partly <- rowSums(missing) > 0L & rowSums(missing) < ncol(x)
+  if (any(partly)) {
+    abort_column(view$colnames[j], sprintf(paste(
+      "has row %d partly NA; %s fits rows whose vector is either all observed or all",
+      "NA (unobserved) in this version: drop the row, set it all NA, or impute it first."),
+      which(partly)[1], format(defn_model(defn, j))), call)
+  }
 }

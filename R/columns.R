@@ -314,10 +314,9 @@ default_model_for_matrix <- function(column, name, call) {
 
 # The default model of a real-valued matrix column.
 default_real_matrix_model <- function(column, name, call) {
-  abort_column(name, paste(
-    "is a real-valued (double) matrix column: no default model for a real-valued matrix",
-    "column in this version: declare one (store counts as integer, `storage.mode(x) <-",
-    "\"integer\"`, for dirichlet_multinomial())."), call)
+  w <- ncol(column)
+  list(model = normal_inverse_wishart(w),
+       reason = sprintf("%s matrix, %d columns", typeof(column), w))
 }
 
 # The values of stored column `column` (feature j, called `name`) for
@@ -436,6 +435,24 @@ vector_column_values <- function(column, model, name, type, levels, call) {
                                    which(totals > .Machine$integer.max)[1]), call)
       }
       storage.mode(x) <- "integer"
+      attributes(x) <- list(dim = dim(column))
+      x
+    },
+    niw = {
+      # real vectors; NA entries are missing (a row partly NA is refused
+      # for fitting by pack_blocks(), taken by queries)
+      if (!is.numeric(column)) {
+        abort_column(name, sprintf("is %s; %s needs a numeric (double) matrix column.",
+                                   type_phrase(type, levels), label), call)
+      }
+      x <- column
+      storage.mode(x) <- "double"
+      bad <- !is.na(x) & !is.finite(x)
+      if (any(bad)) {
+        at <- which(bad, arr.ind = TRUE)[1, ]
+        abort_column(name, sprintf("holds %s in row %d, column %d; %s needs finite numbers.",
+                                   format(column[at[1], at[2]]), at[1], at[2], label), call)
+      }
       attributes(x) <- list(dim = dim(column))
       x
     },

@@ -604,6 +604,7 @@ predict_mixed <- function(object, newdata, type, call) {
 #        alpha + n r <= 1 (E[(1 - p) / p] under Beta(alpha', beta'))
 #   nich mean value = (kappa mu + n mean) / (kappa + n)
 #   dm   share of entry l = (alphas_l + count_l) / sum(alphas + counts)
+#   niw  mean of coordinate r = (lambda mu0_r + n mean_r) / (lambda + n)
 # One row per cluster, feature and statistic.
 fit_profiles_mixed <- function(fit) {
   point <- fit_point_state(fit)
@@ -640,6 +641,15 @@ fit_profiles_mixed <- function(fit) {
         one("mean count", ifelse(a > 1, r * (hp$beta + st[, "sum"]) / (a - 1), Inf))
       },
       nich = one("mean", (hp$kappa * hp$mu + st[, "n"] * st[, "mean"]) / (hp$kappa + st[, "n"])),
+      niw = {
+        entries <- colnames(view$columns[[d]])
+        dim <- model$parameters$dim
+        if (is.null(entries)) entries <- as.character(seq_len(dim))
+        do.call(rbind, lapply(seq_len(dim), function(r) {
+          one(sprintf("mean(%s)", entries[r]),
+              (hp$lambda * hp$mu0[r] + st[, "n"] * st[, paste0("mean_", r)]) / (hp$lambda + st[, "n"]))
+        }))
+      },
       dm = {
         counts <- st[, paste0("count_", seq_len(model$parameters$k)), drop = FALSE]
         post <- sweep(counts, 2, hp$alphas, `+`)

@@ -35,6 +35,12 @@ column_location_scale <- function(column) {
 #         (today's default).
 #   dd    alphas = rep(1, k): the uniform Dirichlet over the k levels.
 #   dm    alphas = rep(1, k): the uniform Dirichlet over the k proportions.
+#   niw   mu0 = the coordinates' means, lambda = 1, psi = diag(their
+#         variances), nu = d + 2, over the complete rows (src/block_niw.c
+#         takes its prior's scales from the same rows): a group's prior
+#         mean covariance psi / (nu - d - 1) is the data's coordinate
+#         variances, the empirical choice of mclust's and BNPmix's
+#         defaults; rescaling a coordinate rescales mu0 and psi with it.
 #   gp    alpha = 1, inv_beta = m (the column's mean; 1 when it is 0): a
 #         group's Poisson rate is a priori exponential with the column's
 #         mean, so counts in other units of exposure scale with it.
@@ -48,6 +54,7 @@ column_location_scale <- function(column) {
 #         column, each worth one observation; rescaling the column rescales
 #         mu and sigmasq with it.
 default_feature_hp <- function(model, column) {
+  if (model$kind == "niw") return(niw_default_hp(column, as.integer(model$parameters$dim)))
   ls <- column_location_scale(column)
   m <- ls[["location"]]
   switch(model$kind,
@@ -63,4 +70,18 @@ default_feature_hp <- function(model, column) {
     stop(sprintf("internal error: no default hyperparameters for model kind `%s`.",
                  model$kind), call. = FALSE)
   )
+}
+
+# normal_inverse_wishart(d)'s initial hyperparameters from the n x d
+# matrix column's complete, finite rows (see default_feature_hp(); a
+# non-finite entry is the column check's to report).
+niw_default_hp <- function(column, d) {
+  complete <- if (is.matrix(column) && ncol(column) == d) {
+    column[rowSums(!is.finite(column)) == 0L, , drop = FALSE]
+  } else {
+    matrix(double(), 0L, d)
+  }
+  ls <- vapply(seq_len(d), function(r) column_location_scale(complete[, r]), double(2))
+  psi <- diag(ls["scale", ]^2, nrow = d)
+  list(mu0 = unname(ls["location", ]), lambda = 1, psi = psi, nu = d + 2)
 }

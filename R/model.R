@@ -151,6 +151,59 @@
 #'   \eqn{\log \alpha_l \sim N(0, 1.5^2)}: proper, and centred on the
 #'   uniform Dirichlet. The default initial value is `alphas = rep(1, k)`.
 #'
+#' @section normal_inverse_wishart(dim): Vectors of `dim` real numbers,
+#'   one vector per row, with a full covariance matrix per group: a double
+#'   matrix column of the data frame (`df$xy <- cbind(x, y)`, or
+#'   `dataview(df, vectors = list(xy = c("x", "y")))`; see [dataview()]),
+#'   the Gaussian mixture most users of BNPmix, dirichletprocess and mclust
+#'   run. Group mean and covariance
+#'   \eqn{\Sigma \sim \mathrm{IW}(\Psi, \nu)} (inverse Wishart, mean
+#'   \eqn{\Psi / (\nu - d - 1)}),
+#'   \eqn{\mu_g \mid \Sigma \sim N_d(\mu_0, \Sigma / \lambda)} and
+#'   \eqn{x_i \sim N_d(\mu_g, \Sigma)}; hyperparameters `mu0` (length
+#'   \eqn{d}), `lambda` (> 0), `psi` (\eqn{\Psi}, a symmetric positive
+#'   definite \eqn{d \times d} matrix) and `nu` (> \eqn{d - 1}) (Murphy
+#'   2007, section 9; Gelman et al., section 3.6). With mean \eqn{\bar x}
+#'   and scatter \eqn{S = \sum_i (x_i - \bar x)(x_i - \bar x)^\top} of
+#'   the group's \eqn{m} vectors, the posterior has
+#'   \eqn{\lambda_m = \lambda + m}, \eqn{\nu_m = \nu + m},
+#'   \eqn{\mu_m = (\lambda \mu_0 + m \bar x) / \lambda_m} and
+#'   \eqn{\Psi_m = \Psi + S + \frac{\lambda m}{\lambda_m} (\bar x - \mu_0)(\bar x - \mu_0)^\top};
+#'   the log marginal is
+#'   \eqn{-\frac{m d}{2} \log \pi + \log\Gamma_d(\nu_m / 2) - \log\Gamma_d(\nu / 2) + \frac{\nu}{2} \log|\Psi| - \frac{\nu_m}{2} \log|\Psi_m| + \frac{d}{2} \log(\lambda / \lambda_m)}
+#'   (\eqn{\Gamma_d} the multivariate gamma function) and the predictive
+#'   is the multivariate Student t with \eqn{\nu_m - d + 1} degrees of
+#'   freedom, location \eqn{\mu_m} and scale matrix
+#'   \eqn{\Psi_m (\lambda_m + 1) / (\lambda_m (\nu_m - d + 1))}.
+#'   The sampler keeps each group's Cholesky factor of \eqn{\Psi_m} and
+#'   updates it by a rank-one update or downdate when a row moves, so a
+#'   score is one triangular solve. The sufficient statistics of a group
+#'   are `n`, `mean_1`, ..., `mean_d` and the scatter matrix's entries
+#'   `scatter_r_c` (column-major). A row whose cell is `NA` in every entry
+#'   is unobserved and left out; a row with some entries `NA` and others
+#'   observed is refused when fitting in this version (the group posterior
+#'   would no longer be normal-inverse-Wishart), but a query may hold one:
+#'   its missing entries are predicted from the conditional Student t given
+#'   the observed ones (the predictive mean is then the conditional mean,
+#'   averaged over the groups weighted by the observed entries' marginal
+#'   density), and a predictive draw fills them with a draw from that
+#'   conditional.
+#'
+#'   Default initial values, empirical (as in mclust's and BNPmix's
+#'   defaults): with \eqn{\bar c_r} and \eqn{s_r} the mean and the
+#'   population standard deviation of coordinate \eqn{r} over the complete
+#'   rows, `mu0` \eqn{= \bar c}, `lambda = 1`, `psi` \eqn{=
+#'   \mathrm{diag}(s_r^2)} and `nu` \eqn{= d + 2}, so that a group's
+#'   prior mean covariance \eqn{\Psi / (\nu - d - 1)} is the data's
+#'   coordinate variances. Default prior: the hyperparameter kernel slices
+#'   `lambda` and `nu` only (`mu0` and `psi` stay where they are set), with
+#'   \eqn{\log \lambda \sim N(0, 1.5^2)} and
+#'   \eqn{\log(\nu - d + 1) \sim N(\log 3, 1.5^2)} independently: proper,
+#'   and centred on the initial values (\eqn{\nu - d + 1} is the prior
+#'   predictive's degrees of freedom).
+#'
+#' @param dim The length of each row's vector (the columns of its matrix
+#'   column), a whole number >= 1.
 #' @param k Number of levels (categories), a whole number >= 2. A factor
 #'   column may have fewer levels than `k` (levels never seen), not more.
 #'   For `dirichlet_multinomial()`, the number of counts in each row's
@@ -160,8 +213,8 @@
 #'   `r` defines a distribution).
 #' @return A `microscopes_model` object for [model_definition()]: a plain
 #'   list with `name` (the constructor's name), `kind` (the datamicroscopes
-#'   short name: `"bb"`, `"dd"`, `"gp"`, `"bnb"`, `"nich"` or `"dm"`), `hp_names`
-#'   (the names of its hyperparameters) and `parameters` (`k` or `r`, fixed
+#'   short name: `"bb"`, `"dd"`, `"gp"`, `"bnb"`, `"nich"`, `"niw"` or `"dm"`), `hp_names`
+#'   (the names of its hyperparameters) and `parameters` (`k`, `r` or `dim`, fixed
 #'   by the model, not sampled).
 #' @references
 #'   Gelman, A., Carlin, J. B., Stern, H. S., Dunson, D. B., Vehtari, A. and
@@ -182,6 +235,7 @@
 #' beta_negative_binomial(2)
 #' normal_inverse_chisq()
 #' dirichlet_multinomial(3)
+#' normal_inverse_wishart(2)
 #' @name models
 NULL
 
@@ -233,6 +287,16 @@ dirichlet_multinomial <- function(k) {
   new_model("dirichlet_multinomial", "dm", "alphas", list(k = k))
 }
 
+#' @rdname models
+#' @export
+normal_inverse_wishart <- function(dim) {
+  if (missing(dim)) {
+    abort_arg("dim", "is missing: give the length of each row's vector, a whole number >= 1.")
+  }
+  dim <- check_whole_number(dim, "dim", min = 1, max = 1000)
+  new_model("normal_inverse_wishart", "niw", c("mu0", "lambda", "psi", "nu"), list(dim = dim))
+}
+
 new_model <- function(name, kind, hp_names, parameters = list()) {
   structure(list(name = name, kind = kind, hp_names = hp_names, parameters = parameters),
             class = "microscopes_model")
@@ -243,8 +307,8 @@ new_model <- function(name, kind, hp_names, parameters = list()) {
 # which blocks are scored and packed).
 model_kinds <- c(beta_bernoulli = "bb", dirichlet_discrete = "dd", gamma_poisson = "gp",
                  beta_negative_binomial = "bnb", normal_inverse_chisq = "nich",
-                 dirichlet_multinomial = "dm")
-model_kind_ids <- c(bb = 0L, dd = 1L, gp = 2L, bnb = 3L, nich = 4L, dm = 6L)
+                 normal_inverse_wishart = "niw", dirichlet_multinomial = "dm")
+model_kind_ids <- c(bb = 0L, dd = 1L, gp = 2L, bnb = 3L, nich = 4L, niw = 5L, dm = 6L)
 
 # Kinds whose cell is a vector (a matrix column of the data frame; issue
 # 14): the C side packs each feature's cell as cell_width columns.
@@ -326,6 +390,7 @@ normalise_model <- function(m, i, call = caller_call()) {
     gamma_poisson = gamma_poisson(),
     beta_negative_binomial = beta_negative_binomial(p$r),
     normal_inverse_chisq = normal_inverse_chisq(),
+    normal_inverse_wishart = normal_inverse_wishart(p$dim),
     dirichlet_multinomial = dirichlet_multinomial(p$k)),
     microscopes_error_argument = function(e) {
       abort_arg("models", sprintf("element %d is not a valid %s() model: %s", i, name,
@@ -495,6 +560,7 @@ defn_model <- function(defn, j) {
     gamma_poisson = gamma_poisson(),
     beta_negative_binomial = beta_negative_binomial(p$r),
     normal_inverse_chisq = normal_inverse_chisq(),
+    normal_inverse_wishart = normal_inverse_wishart(p$dim),
     dirichlet_multinomial = dirichlet_multinomial(p$k),
     stop(sprintf("unknown model \"%s\" in the definition", name)))
 }

@@ -227,6 +227,17 @@ query_mixed_frame <- function(queries, defn, call = caller_call()) {
         column <- matrix(NA_integer_, n, widths[j])
       }
       values <- column_values(column, model, names[j], j, call = call)
+      # niw predicts a partly observed cell from its conditional t, which
+      # the C side computes on the stack up to dim 48 (block_niw.h)
+      if (model$kind == "niw" && widths[j] > 48L) {
+        missing <- rowSums(is.na(values))
+        if (any(missing > 0L & missing < widths[j])) {
+          abort_column(names[j], sprintf(paste(
+            "has row %d partly NA: queries predict the missing entries of a",
+            "normal_inverse_wishart() vector from its observed ones up to dim 48, not %d."),
+            which(missing > 0L & missing < widths[j])[1], widths[j]), call)
+        }
+      }
       v <- as.double(values)
       v[is.na(values)] <- NaN
       x[, first[j] + seq_len(widths[j])] <- v

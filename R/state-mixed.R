@@ -32,7 +32,12 @@ stat_names <- function(model) {
     gp = c("n", "sum", "sum_log_factorial"),
     bnb = c("n", "sum", "sum_log_choose"),
     nich = c("n", "mean", "m2"),
-    dm = c("n", paste0("count_", seq_len(model$parameters$k)), "sum_log_multinomial"))
+    dm = c("n", paste0("count_", seq_len(model$parameters$k)), "sum_log_multinomial"),
+    niw = {
+      d <- model$parameters$dim
+      c("n", paste0("mean_", seq_len(d)),
+        sprintf("scatter_%d_%d", rep(seq_len(d), d), rep(seq_len(d), each = d)))
+    })
 }
 
 # Statistics that are whole numbers (compared exactly on resume).
@@ -92,6 +97,28 @@ check_one_feature_hp <- function(hp, model, j, call) {
     }
     hp[[name]] <- as.double(v)
   }
+  if (model$kind == "niw") hp <- check_niw_hp(hp, model, j, call)
+  hp
+}
+
+# normal_inverse_wishart(d)'s psi (symmetric positive definite, kept as a
+# d x d matrix) and nu (> d - 1).
+check_niw_hp <- function(hp, model, j, call) {
+  d <- as.integer(model$parameters$dim)
+  psi <- matrix(hp$psi, d, d)
+  symmetric <- max(abs(psi - t(psi))) <= 1e-12 * max(abs(psi))
+  pd <- symmetric && !inherits(tryCatch(chol(psi), error = function(e) e), "error")
+  if (!pd) {
+    abort_arg("feature_hps", sprintf(
+      "must give feature %d (%s) a `psi` that is a symmetric positive definite %d x %d matrix.",
+      j, format(model), d, d), call = call)
+  }
+  if (!(hp$nu > d - 1)) {
+    abort_arg("feature_hps", sprintf(
+      "must give feature %d (%s) a `nu` > dim - 1 = %d, not %s.", j, format(model), d - 1L,
+      describe_value(hp$nu)), call = call)
+  }
+  hp$psi <- (psi + t(psi)) / 2
   hp
 }
 
@@ -177,8 +204,14 @@ check_mixed_stats <- function(saved, recount, call = caller_call()) {
       length(colnames(x)) == ncol(x)
     if (!ok) break
     exact <- vapply(colnames(x), integer_stat, logical(1))
+    # niw's means and scatter entries in the data's units, compared also
+    # relative to the largest entry of the group's row (an off-diagonal
+    # scatter entry near 0 has no relative scale of its own)
+    floor <- if (any(startsWith(colnames(x), "scatter_"))) {
+      1e-10 * apply(abs(y[, !exact, drop = FALSE]), 1, max)
+    } else 0
     ok <- all(x[, exact] == y[, exact]) &&
-      all(abs(x[, !exact] - y[, !exact]) <= 1e-7 * (abs(x[, !exact]) + abs(y[, !exact])) + 1e-9)
+      all(abs(x[, !exact] - y[, !exact]) <= 1e-7 * (abs(x[, !exact]) + abs(y[, !exact])) + 1e-9 + floor)
   }
   if (!ok) {
     abort_arg("latent", "does not match `view`: its groups' statistics differ from the data's.",

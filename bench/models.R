@@ -19,6 +19,10 @@
 
 suppressMessages(library(microscopes))
 
+# BENCH_PART=niw runs only the normal_inverse_wishart section at the end;
+# "scalar" only the scalar kinds; "all" (default) both.
+part <- Sys.getenv("BENCH_PART", "all")
+
 reps <- as.integer(Sys.getenv("BENCH_REPS", "5"))
 n <- as.integer(Sys.getenv("BENCH_N", "100000"))
 K_true <- 20L
@@ -89,6 +93,7 @@ sweep_once <- function(kind) {
   c(seconds = seconds, ns = 1e9 * seconds / (n * (K + 1) * F), K = K)
 }
 
+if (part %in% c("all", "scalar")) {
 results <- array(NA_real_, c(reps, length(sweep_kinds), 3),
                  dimnames = list(NULL, sweep_kinds, c("seconds", "ns", "K")))
 for (rep in seq_len(reps)) {
@@ -105,7 +110,10 @@ for (kind in sweep_kinds) {
               as.integer(stats::median(results[, kind, "K"]))))
 }
 
+}
+
 # One iteration of the default kernels on all 50 columns.
+if (part %in% c("all", "scalar")) {
 mixed <- do.call(cbind, unname(frames[kinds]))
 view <- dataview(mixed)
 defn <- model_definition(n, unlist(lapply(kinds, function(k) rep(list(model_of[[k]]), F)),
@@ -118,3 +126,92 @@ share <- share[share > 0]
 cat(sprintf("\nDefault kernels on the mixed data set (%d columns), one iteration: %.2f s\n",
             ncol(mixed), sum(share)))
 print(round(share / sum(share), 3))
+}
+
+# ---- normal_inverse_wishart(d) (issue 14) ---------------------------------
+# One assign sweep of one niw feature at d = 2, 8, 32, n = 50,000 rows,
+# 20 groups (means 3 sd apart along random directions, random
+# covariances), from the true groups with 20% of the rows relabelled,
+# hyperparameters at their empirical defaults. ns per row-group score =
+# sweep CPU time / (n x (K + 1)): every row's removal, its K + 1 scores and
+# its addition (a moved row costs one downdate and one update). The
+# isolated costs (a score alone; one remove + add) are those of
+# tools/niw_selftest.sh, which prints them. Then, if installed in
+# BENCH_LIB (default /work/lib-bench), dirichletprocess on the same
+# d = 2 data and the same number of iterations, for a time ratio.
+if (part %in% c("all", "niw")) {
+  n_niw <- as.integer(Sys.getenv("BENCH_NIW_N", "50000"))
+  niw_data <- function(d) {
+    set.seed(d)
+    lab <- sample.int(K_true, n_niw, replace = TRUE)
+    centres <- matrix(stats::rnorm(K_true * d, 0, 3), K_true, d)
+    X <- centres[lab, , drop = FALSE]
+    for (k in seq_len(K_true)) {
+      rows <- which(lab == k)
+      A <- matrix(stats::rnorm(d * d, 0, 0.5), d) + diag(d)
+      X[rows, ] <- X[rows, , drop = FALSE] + matrix(stats::rnorm(length(rows) * d), ncol = d) %*% A
+    }
+    list(X = X, labels = lab)
+  }
+  niw_sweep <- function(sim, iterations = 1) {
+    d <- ncol(sim$X)
+    df <- data.frame(row = seq_len(n_niw))
+    df$x <- sim$X
+    df <- df["x"]
+    view <- dataview(df)
+    defn <- model_definition(n_niw, list(normal_inverse_wishart(d)))
+    start_niw <- sim$labels
+    moved <- sample.int(n_niw, round(0.2 * n_niw))
+    start_niw[moved] <- sample.int(K_true, length(moved), replace = TRUE)
+    r <- runner(defn, view, initialize_state(defn, view, assignment = start_niw),
+                list(assign_kernel()))
+    t0 <- proc.time()[["user.self"]]
+    run(r, iterations)
+    seconds <- (proc.time()[["user.self"]] - t0) / iterations
+    K <- n_groups(get_latent(r))
+    c(seconds = seconds, ns = 1e9 * seconds / (n_niw * (K + 1)), K = K)
+  }
+  dims <- c(2L, 8L, 32L)
+  sims <- lapply(dims, niw_data)
+  niw_results <- array(NA_real_, c(reps, length(dims), 3),
+                       dimnames = list(NULL, dims, c("seconds", "ns", "K")))
+  for (rep in seq_len(reps)) {
+    for (i in if (rep %% 2) seq_along(dims) else rev(seq_along(dims))) {
+      niw_results[rep, i, ] <- niw_sweep(sims[[i]])
+    }
+  }
+  cat(sprintf("\nnormal_inverse_wishart(d): one assign sweep, n = %d, K about %d; medians of %d interleaved runs (CPU time)\n",
+              n_niw, K_true, reps))
+  cat(sprintf("load average at start: %s\n", paste(readLines("/proc/loadavg", warn = FALSE), collapse = "")))
+  for (i in seq_along(dims)) {
+    cat(sprintf("  d = %2d  sweep %6.3f s   %7.1f ns per row-group score (move included)   K %d\n", dims[i],
+                stats::median(niw_results[, i, "seconds"]), stats::median(niw_results[, i, "ns"]),
+                as.integer(stats::median(niw_results[, i, "K"]))))
+  }
+
+  bench_lib <- Sys.getenv("BENCH_LIB", "/work/lib-bench")
+  have_dp <- requireNamespace("dirichletprocess", lib.loc = bench_lib, quietly = TRUE) ||
+    suppressWarnings(requireNamespace("dirichletprocess", quietly = TRUE))
+  if (have_dp) {
+    # dirichletprocess is pure R and far slower: a subsample of the d = 2
+    # data, both fitted for the same iterations of Gibbs (its Fit() is
+    # Neal's algorithm 8 over cluster parameters plus alpha updates).
+    n_dp <- as.integer(Sys.getenv("BENCH_DP_N", "2000"))
+    iters <- as.integer(Sys.getenv("BENCH_DP_ITERS", "20"))
+    X <- sims[[1]]$X[seq_len(n_dp), ]
+    dp <- dirichletprocess::DirichletProcessMvnormal(scale(X))
+    t0 <- proc.time()[["user.self"]]
+    dp <- dirichletprocess::Fit(dp, iters, progressBar = FALSE)
+    dp_seconds <- proc.time()[["user.self"]] - t0
+    df <- data.frame(row = seq_len(n_dp))
+    df$x <- X
+    fit_seconds <- system.time(
+      dpmixture(df["x"], chains = 1, iter = iters, warmup = 0, seed = 1)
+    )[["user.self"]]
+    cat(sprintf(paste("\nd = 2, n = %d, %d iterations: dirichletprocess %.2f s, microscopes dpmixture()",
+                      "(Gibbs + split-merge + hyperparameters) %.3f s: ratio %.0f\n"),
+                n_dp, iters, dp_seconds, fit_seconds, dp_seconds / max(fit_seconds, 1e-3)))
+  } else {
+    cat("\ndirichletprocess is not installed (BENCH_LIB or the default library): no time ratio.\n")
+  }
+}

@@ -19,6 +19,7 @@ static const block_kind_t kinds[N_BLOCK_KINDS] = {
     [BLOCK_GAMMA_POISSON] = {&block_gp_ops, block_gp_setup},
     [BLOCK_BETA_NEGATIVE_BINOMIAL] = {&block_bnb_ops, block_bnb_setup},
     [BLOCK_NORMAL_INVERSE_CHISQ] = {&block_nich_ops, block_nich_setup},
+    [BLOCK_NORMAL_INVERSE_WISHART] = {&block_niw_ops, block_niw_setup},
     [BLOCK_DIRICHLET_MULTINOMIAL] = {&block_dm_ops, block_dm_setup},
 };
 
@@ -40,6 +41,11 @@ int block_kind_n_hp(int kind, const block_data_t *data, int j) {
     switch (kind) {
     case BLOCK_DIRICHLET_DISCRETE: return data->n_levels[j];
     case BLOCK_NORMAL_INVERSE_CHISQ: return 4;
+    case BLOCK_NORMAL_INVERSE_WISHART: {
+        /* mu0 (d), lambda, psi (d x d), nu. */
+        const int d = data->cell_width != NULL ? data->cell_width[j] : 1;
+        return d * d + d + 2;
+    }
     case BLOCK_DIRICHLET_MULTINOMIAL: return data->cell_width[j];
     default: return 2;
     }

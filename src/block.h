@@ -198,6 +198,22 @@ typedef struct {
      * bits (DECISIONS.md, saved states). The glue checks them against a
      * recount first. */
     void (*set_stats)(block_t *b, int k, int j, const double *in);
+
+    /* Appended by issue 14 (niw). */
+    /* Nonzero when the hyperparameter kernel must leave coordinate c of
+     * feature j where it is (niw: mu0 and psi, set from the data; only
+     * lambda and nu are sliced). NULL: every coordinate is sliced. */
+    int (*hp_fixed)(const block_t *b, int j, int c);
+    /* A vector cell with some coordinates NaN (missing) in a query: out[0
+     * .. cell_size(j) - 1] holds the observed coordinates as given and the
+     * missing ones predicted from p(missing | observed, slot k), by its
+     * mean or by one draw. log_predictive of such a cell is the marginal
+     * density of its observed coordinates. Read only the block (worker
+     * threads). NULL for scalar kinds (their cells are all or nothing). */
+    void (*conditional_mean)(const block_t *b, int k, int j,
+                             const double *cell, double *out);
+    void (*sample_conditional)(const block_t *b, int k, int j,
+                               const double *cell, rng_t *rng, double *out);
 } block_ops_t;
 
 struct block {

@@ -16,6 +16,8 @@ extern const block_ops_t block_bnb_ops;
 int block_bnb_setup(block_t *b, int capacity);
 extern const block_ops_t block_nich_ops;
 int block_nich_setup(block_t *b, int capacity);
+extern const block_ops_t block_niw_ops;
+int block_niw_setup(block_t *b, int capacity);
 extern const block_ops_t block_dm_ops;
 int block_dm_setup(block_t *b, int capacity);
 

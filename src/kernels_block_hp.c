@@ -76,8 +76,14 @@ int kernel_slice_block_hp(block_t *b, const partition_view_t *p,
         const int n_hp = b->hp_offset[j + 1] - b->hp_offset[j];
         for (int c = 0; c < n_hp; c++) hp[c] = b->hp[b->hp_offset[j] + c];
         b->ops->gather(b, p, j);
-        for (int c = 0; c < n_hp && status == MS_OK; c++)
+        for (int c = 0; c < n_hp && status == MS_OK; c++) {
+            /* A kind may hold some coordinates fixed (block.h, hp_fixed):
+             * skipped, they draw nothing, so the other kinds' chains are
+             * unchanged. */
+            if (b->ops->hp_fixed != NULL && b->ops->hp_fixed(b, j, c))
+                continue;
             status = slice_block_hp_coordinate(b, j, c, hp, width, rng);
+        }
     }
     free(hp);
     const int rebuilt = b->ops->rebuild(b, p);

@@ -31,6 +31,8 @@ int qb_n_stats(int kind, int n_levels) {
     case BLOCK_BETA_BERNOULLI: return 2;          /* heads, tails */
     case BLOCK_DIRICHLET_DISCRETE: return n_levels; /* count per level */
     case BLOCK_DIRICHLET_MULTINOMIAL: return n_levels + 2; /* n, sums, coef */
+    case BLOCK_NORMAL_INVERSE_WISHART:  /* n, mean (d), scatter (d x d) */
+        return 1 + n_levels + n_levels * n_levels;
     default: return 3;  /* gp/bnb n, sum, sum log x! / log C; nich n, mean, m2 */
     }
 }
@@ -40,6 +42,8 @@ int qb_n_hp(int kind, int n_levels) {
     case BLOCK_DIRICHLET_DISCRETE: return n_levels;
     case BLOCK_DIRICHLET_MULTINOMIAL: return n_levels;
     case BLOCK_NORMAL_INVERSE_CHISQ: return 4;
+    case BLOCK_NORMAL_INVERSE_WISHART: /* mu0, lambda, psi, nu */
+        return n_levels * n_levels + n_levels + 2;
     default: return 2;
     }
 }
@@ -116,6 +120,26 @@ static const char *check_stats(int kind, int n_levels, const double *st,
             return "a sum of log multinomial coefficients that is not finite and >= 0";
         return NULL;
     }
+    case BLOCK_NORMAL_INVERSE_WISHART: {
+        /* n, the mean (d), the scatter (d x d): a symmetric matrix with a
+         * diagonal >= 0 (its positive semidefiniteness the block's own
+         * factorisation of psi + scatter checks) */
+        const int d = n_levels;
+        if (!whole(a) || a < 0 || a > size)
+            return "a count `n` that is not within the group's size";
+        for (int l = 1; l <= d; l++)
+            if (!isfinite(st[k + (size_t)l * K])) return "a `mean` that is not finite";
+        for (int r = 0; r < d; r++)
+            for (int c = 0; c < d; c++) {
+                double v = st[k + (size_t)(1 + d + r + c * d) * K];
+                double u = st[k + (size_t)(1 + d + c + r * d) * K];
+                if (!isfinite(v) || (r == c && v < 0) ||
+                    fabs(v - u) > 1e-9 * (fabs(v) + fabs(u)))
+                    return "a scatter matrix that is not finite, symmetric "
+                           "with a diagonal >= 0";
+            }
+        return NULL;
+    }
     case BLOCK_GAMMA_POISSON:
     case BLOCK_BETA_NEGATIVE_BINOMIAL: {
         double third = st[k + 2 * (size_t)K];
@@ -190,8 +214,13 @@ int qb_check(const qb_problem_t *p, char *msg, size_t msg_size) {
             int n_hp = qb_n_hp(kind, L);
             for (int c = 0; c < n_hp; c++) {
                 double h = st->hp[d][c];
-                /* nich's mu (coordinate 0) is any real; the others > 0 */
-                int real_line = kind == BLOCK_NORMAL_INVERSE_CHISQ && c == 0;
+                /* nich's mu (coordinate 0) is any real; the others > 0;
+                 * niw's mu0 and psi are real, lambda and nu > 0 (psi
+                 * positive definite and nu > d - 1: the block's setup
+                 * refuses others) */
+                int real_line = (kind == BLOCK_NORMAL_INVERSE_CHISQ && c == 0) ||
+                                (kind == BLOCK_NORMAL_INVERSE_WISHART && c != L &&
+                                 c != L * L + L + 1);
                 if (!isfinite(h) || (!real_line && !(h > 0))) {
                     snprintf(msg, msg_size,
                              "state %d, feature %d has a hyperparameter that is not finite%s",
@@ -447,15 +476,21 @@ static int score_row(const qb_pass_t *ps, int s, int i, double *logw,
     return n_slots;
 }
 
+/* `cell`: the query's cell of a vector feature (NULL for a scalar one);
+ * a kind with sample_conditional draws its missing entries given its
+ * observed ones (niw), others the whole cell. */
 static void sample_cell(const qb_pass_t *ps, int s, int d, int k, rng_t *rng,
-                        double *out) {
+                        const double *cell, double *out) {
     const qb_problem_t *p = ps->p;
     int t = p->kind[d];
     if (t == BLOCK_BETA_BERNOULLI) {
         *out = rng_unif(rng) < bb_p1(&p->states[s], d, k) ? 1.0 : 0.0;
     } else {
         const block_t *b = &ps->blocks[s].block[t];
-        b->ops->sample_predictive(b, k, ps->layout->local[d], rng, out);
+        if (cell != NULL && b->ops->sample_conditional != NULL)
+            b->ops->sample_conditional(b, k, ps->layout->local[d], cell, rng, out);
+        else
+            b->ops->sample_predictive(b, k, ps->layout->local[d], rng, out);
     }
 }
 
@@ -494,13 +529,13 @@ static int rows_unit(void *ctx, int unit, int thread, parallel_pool_t *pool) {
                         const int c0 = ps->layout->x_column[d];
                         if (cell_width_of(ps, d) == 1) {
                             size_t c = i + (size_t)c0 * n;
-                            if (isnan(p->x[c])) sample_cell(ps, s, d, k, &rng, &out[c]);
+                            if (isnan(p->x[c])) sample_cell(ps, s, d, k, &rng, NULL, &out[c]);
                             continue;
                         }
                         /* a vector cell: one draw of the whole cell, kept
                          * where the query's entries are missing */
                         if (read_cell(ps, d, i, sc->cell) == 0) continue;
-                        sample_cell(ps, s, d, k, &rng, sc->mean);
+                        sample_cell(ps, s, d, k, &rng, sc->cell, sc->mean);
                         for (int l = 0; l < cell_width_of(ps, d); l++)
                             if (isnan(sc->cell[l]))
                                 out[i + (size_t)(c0 + l) * n] = sc->mean[l];
@@ -529,8 +564,15 @@ static int rows_unit(void *ctx, int unit, int thread, parallel_pool_t *pool) {
                             sc->mean[0] = bb_p1(&p->states[s], d, k);
                         } else {
                             const block_t *b = &ps->blocks[s].block[t];
-                            b->ops->predictive_mean(b, k, ps->layout->local[d],
-                                                    sc->mean);
+                            /* a partly observed vector cell: the mean of
+                             * its missing entries given its observed ones
+                             * (niw's conditional t), where the kind has it */
+                            if (vector && b->ops->conditional_mean != NULL)
+                                b->ops->conditional_mean(b, k, ps->layout->local[d],
+                                                         sc->cell, sc->mean);
+                            else
+                                b->ops->predictive_mean(b, k, ps->layout->local[d],
+                                                        sc->mean);
                         }
                         /* a vector cell's observed entries stay as given */
                         for (int l = 0; l < m; l++)

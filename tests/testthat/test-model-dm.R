@@ -67,6 +67,8 @@ test_that("bad vector-valued input is an error naming the column or argument", {
   partly <- data.frame(id = 1:6); partly$v <- X; partly$v[2, 3] <- NA
   negative <- data.frame(id = 1:6); negative$v <- X; negative$v[5, 2] <- -1L
   fraction <- data.frame(id = 1:6); fraction$v <- X + 0.5
+  # A double matrix column is real-valued (DECISIONS.md), not counts.
+  expect_equal(default_models(dbl, quiet = TRUE)$m, normal_inverse_wishart(2))
   expect_snapshot(error = TRUE, {
     dataview(empty)
     dataview(base, vectors = list(v = c("a", "z")))
@@ -75,7 +77,6 @@ test_that("bad vector-valued input is an error naming the column or argument", {
     dataview(base, vectors = list(a = c("b", "c")))
     dataview(data.frame(a = 1:2, f = factor(c("x", "y"))), vectors = list(v = c("a", "f")))
     default_models(lg)
-    default_models(dbl)
     model_definition(partly, list(id = gamma_poisson(), v = dirichlet_multinomial(3)))
     model_definition(negative, list(id = gamma_poisson(), v = dirichlet_multinomial(3)))
     model_definition(fraction, list(id = gamma_poisson(), v = dirichlet_multinomial(3)))
