@@ -97,16 +97,18 @@ row_major <- function(columns, n, type) {
   out
 }
 
-# normal_inverse_wishart() fits rows whose vector is all observed or all
-# NA: a row with some entries NA breaks conjugacy (its group posterior is
-# no longer normal-inverse-Wishart), which this version does not sample.
+# A row of a normal_inverse_wishart() feature with some entries NA is fitted
+# by data augmentation (src/block_niw_latent.c), whose conditional draws
+# work on the stack up to dim 48 (NIW_MAX_PARTIAL_DIM): above that such a
+# row is refused.
 refuse_partly_missing_niw <- function(x, view, j, defn, call) {
+  if (ncol(x) <= 48L) return(invisible())
   missing <- is.na(x)
   partly <- rowSums(missing) > 0L & rowSums(missing) < ncol(x)
   if (any(partly)) {
     abort_column(view$colnames[j], sprintf(paste(
-      "has row %d partly NA; %s fits rows whose vector is either all observed or all",
-      "NA (unobserved) in this version: drop the row, set it all NA, or impute it first."),
+      "has row %d partly NA; %s imputes the missing entries of a partly observed row",
+      "only up to dim 48: drop the row, set it all NA, or impute it first."),
       which(partly)[1], format(defn_model(defn, j))), call)
   }
 }

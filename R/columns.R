@@ -439,8 +439,8 @@ vector_column_values <- function(column, model, name, type, levels, call) {
       x
     },
     niw = {
-      # real vectors; NA entries are missing (a row partly NA is refused
-      # for fitting by pack_blocks(), taken by queries)
+      # real vectors; NA entries are missing (a row partly NA is fitted by
+      # data augmentation, pack_blocks(); taken by queries)
       if (!is.numeric(column)) {
         abort_column(name, sprintf("is %s; %s needs a numeric (double) matrix column.",
                                    type_phrase(type, levels), label), call)

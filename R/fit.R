@@ -554,7 +554,9 @@ n_draws <- function(fit) sum(vapply(fit$draws, function(d) length(d$iteration), 
 #' over the row's observed cells, of each model's predictive (a density for
 #' real-valued columns, a probability for the others) under the draw's
 #' hyperparameters, computed through the feature blocks (their counts
-#' rebuilt from the draw's partition).
+#' rebuilt from the draw's partition). A fit with
+#' [normal_inverse_wishart()] rows partly `NA` (data augmentation) is refused:
+#' its draws do not record the imputed values.
 #'
 #' @param object A `microscopes_fit` from [dpmixture()].
 #' @param threads Number of threads; `NULL` for [microscopes_threads()].
@@ -574,6 +576,14 @@ log_lik.microscopes_fit <- function(object, threads = NULL, ...) {
   call <- sys.call()
   check_dots_empty(..., call = call)
   threads <- resolve_threads(threads, call = call)
+  # A partly missing niw row's pointwise predictive would need each draw's
+  # imputed coordinates (the other rows' too), which draws do not record.
+  if (!is.null(object$states[[1]]$latent_cells)) {
+    abort_arg("object", paste(
+      "has normal_inverse_wishart() rows partly NA (imputed by data augmentation);",
+      "log_lik() of such a fit is not available in this version: the kept draws do",
+      "not record the imputed values."), call = call)
+  }
   packed <- fit_labels(object)
   out <- if (defn_is_mixed(object$defn)) {
     blocks <- pack_blocks(object$data, object$defn, call = call)

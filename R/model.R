@@ -180,14 +180,26 @@
 #'   score is one triangular solve. The sufficient statistics of a group
 #'   are `n`, `mean_1`, ..., `mean_d` and the scatter matrix's entries
 #'   `scatter_r_c` (column-major). A row whose cell is `NA` in every entry
-#'   is unobserved and left out; a row with some entries `NA` and others
-#'   observed is refused when fitting in this version (the group posterior
-#'   would no longer be normal-inverse-Wishart), but a query may hold one:
-#'   its missing entries are predicted from the conditional Student t given
-#'   the observed ones (the predictive mean is then the conditional mean,
-#'   averaged over the groups weighted by the observed entries' marginal
-#'   density), and a predictive draw fills them with a draw from that
-#'   conditional.
+#'   is unobserved and left out. A row with some entries `NA` and others
+#'   observed breaks conjugacy (its group posterior is no longer
+#'   normal-inverse-Wishart), so the fit samples by data augmentation: its
+#'   missing entries are latent values of the chain, drawn once per
+#'   iteration (after the kernels) from their conditional Student t given
+#'   the row's observed entries and the other rows of its group (the row is
+#'   taken out of its group, its entries drawn, the row put back), and every
+#'   score and statistic counts the completed row. The partition's
+#'   marginal is then the posterior with the missing entries integrated
+#'   out. The latent values start at each coordinate's mean over the rows
+#'   observing it, and are part of the state: `get_latent()` saves them in
+#'   `latent_cells` (per feature: `rows`, and `values`, those rows' cells as
+#'   the chain holds them, observed entries included) and [runner()]
+#'   resumes from them exactly; the saved group statistics are those of the
+#'   completed rows. Such rows are fitted up to `dim` 48. A query may also
+#'   hold partly observed cells: their missing entries are predicted from
+#'   the conditional Student t given the observed ones (the predictive mean
+#'   is then the conditional mean, averaged over the groups weighted by the
+#'   observed entries' marginal density), and a predictive draw fills them
+#'   with a draw from that conditional.
 #'
 #'   Default initial values, empirical (as in mclust's and BNPmix's
 #'   defaults): with \eqn{\bar c_r} and \eqn{s_r} the mean and the

@@ -225,7 +225,8 @@ get_latent <- function(r) {
       r$defn, parts$assignments, parts$groups, parts$group_sizes, parts$feature_hps,
       parts$suffstats, parts$alpha, rng = parts$rng, iteration = parts$iteration,
       sampler = list(active_order = parts$active_order, ghost = parts$ghost),
-      groups = definition_groups(r$defn)))
+      groups = definition_groups(r$defn),
+      latent_cells = .Call(C_runner_latent_cells, r$ptr)))
   }
   state_from_parts(r$defn$n, r$defn$D, parts$assignments, parts, parts$alpha,
                    parts$feature_hps, r$models, rng = parts$rng,
@@ -465,6 +466,7 @@ mixed_runner <- function(defn, view, latent, kernel_config, call = caller_call()
   ptr <- mixed_runner_ptr(defn, view, latent$assignments, latent$cluster_hp$alpha, hps,
                           kernels = kernels, checkpoint = checkpoint, constant_stream = FALSE,
                           call = call)
+  restore_latent_cells(ptr, latent$latent_cells, call = call)
   # The recount lists groups by increasing slot (group id = slot + 1).
   o <- order(latent$groups)
   saved <- if (is.list(latent$stats)) {
@@ -506,4 +508,33 @@ check_mixed_state_structure <- function(latent, call = caller_call()) {
   latent$assignments <- a
   latent$cluster_hp$alpha <- as.double(alpha)
   latent
+}
+
+# The imputed coordinates of partly missing niw rows (format 5
+# `latent_cells`, one entry per feature: NULL or list(rows, values)) are
+# chain state: put back before the statistics are compared with a recount,
+# which then counts the completed cells. A state without them (made by
+# hand, or for other data) starts from the block's initial imputation, the
+# coordinate means.
+restore_latent_cells <- function(ptr, saved, call = caller_call()) {
+  if (is.null(saved)) return(invisible())
+  here <- .Call(C_runner_latent_cells, ptr)
+  ok <- is.list(saved) && length(saved) == length(here)
+  for (d in seq_along(here)) {
+    if (!ok) break
+    x <- saved[[d]]
+    y <- here[[d]]
+    ok <- if (is.null(y)) is.null(x) else {
+      is.list(x) && identical(as.integer(x$rows), y$rows) && is.numeric(x$values) &&
+        identical(dim(x$values), dim(y$values)) && all(is.finite(x$values))
+    }
+  }
+  if (!ok) {
+    abort_arg("latent", paste(
+      "does not match `view`: its `latent_cells` are not the imputed values of the",
+      "partly missing rows of its normal_inverse_wishart() features."), call = call)
+  }
+  .Call(C_runner_set_latent_cells, ptr,
+        lapply(saved, function(x) if (!is.null(x)) unname(x$values) + 0))
+  invisible()
 }

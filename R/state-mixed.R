@@ -167,15 +167,16 @@ new_mixed_state <- function(defn, view, assignment, alpha, hps, groups = 0L) {
   parts <- .Call(C_runner_block_stats, ptr)
   latent <- .Call(C_runner_latent, ptr)
   mixed_state_from_parts(defn, latent$assignments, latent$groups, latent$group_sizes,
-                         parts$feature_hps, parts$suffstats, alpha, groups = groups)
+                         parts$feature_hps, parts$suffstats, alpha, groups = groups,
+                         latent_cells = .Call(C_runner_latent_cells, ptr))
 }
 
 mixed_state_from_parts <- function(defn, assignment, group_ids, group_sizes, hp_vectors,
                                    stats, alpha, rng = NULL, iteration = 0, sampler = NULL,
-                                   groups = 0L) {
+                                   groups = 0L, latent_cells = NULL) {
   fields <- mixed_latent_fields(defn, hp_vectors, stats, group_ids)
   parameters <- if (is.null(defn$parameters)) rep(list(list()), defn$D) else defn$parameters
-  structure(list(n = as.integer(defn$n), D = as.integer(defn$D),
+  state <- structure(list(n = as.integer(defn$n), D = as.integer(defn$D),
                  assignments = assignment, groups = group_ids, group_sizes = group_sizes,
                  heads = NULL, tails = NULL, stats = fields$stats,
                  cluster_hp = list(alpha = alpha),
@@ -185,6 +186,17 @@ mixed_state_from_parts <- function(defn, assignment, group_ids, group_sizes, hp_
                  format_version = state_format_version,
                  rng = rng, iteration = as.double(iteration), sampler = sampler),
             class = "microscopes_state")
+  state$latent_cells <- latent_cells_field(latent_cells)
+  state
+}
+
+# Format 5: the imputed cells of partly missing niw rows, per feature
+# (NULL, or list(rows = 1-based rows, values = their cells, observed
+# coordinates included)); NULL (no field) when no feature has any, so
+# states of data without such rows are as before.
+latent_cells_field <- function(cells) {
+  if (is.null(cells) || all(vapply(cells, is.null, logical(1)))) return(NULL)
+  cells
 }
 
 is_mixed_state <- function(s) !is.matrix(s$feature_hps) && !is.null(s$stats)

@@ -214,6 +214,29 @@ typedef struct {
                              const double *cell, double *out);
     void (*sample_conditional)(const block_t *b, int k, int j,
                                const double *cell, rng_t *rng, double *out);
+
+    /* Appended by issue 14 (niw rows partly missing, data augmentation).
+     * A row whose vector cell has some but not all coordinates missing
+     * breaks conjugacy; the block keeps the missing coordinates as latent
+     * values (its own per-chain copy of those rows' cells, which every op
+     * reading a cell uses) and redraws them once per iteration from their
+     * conditional given the observed coordinates and the group's other
+     * rows. NULL for every kind without latent cells (their chains draw
+     * no extra random numbers).
+     * n_latent: the partly missing rows of local feature j. get_latent
+     * writes their row numbers (increasing) and their cells as the chain
+     * holds them (n_latent x cell_size, row-major, observed coordinates
+     * included). set_latent puts saved cells back (the missing coordinates
+     * only; the caller recounts and rebuilds the block afterwards).
+     * resample_latent: one Gibbs update of every latent coordinate, each
+     * row taken out of its group, its missing coordinates drawn from the
+     * conditional t, the row put back. MS_OK, or MS_ERR_NUMERIC when a
+     * conditional could not be formed (the values are then left as they
+     * were). Consumes random numbers only when there are latent rows. */
+    int (*n_latent)(const block_t *b, int j);
+    void (*get_latent)(const block_t *b, int j, int *rows, double *cells);
+    void (*set_latent)(block_t *b, int j, const double *cells);
+    int (*resample_latent)(block_t *b, const partition_view_t *p, rng_t *rng);
 } block_ops_t;
 
 struct block {

@@ -40,8 +40,9 @@ void niw_sample_conditional(const block_t *b, int k, int j,
 const char *niw_check(const block_t *b, const partition_view_t *p);
 
 const double *niw_cell(const block_t *b, const niw_feature_t *f, int row) {
-    const double *x =
-        b->data.dvalues + (size_t)row * b->data.n_columns + f->column;
+    if (f->latent_of_row != NULL && f->latent_of_row[row] >= 0)
+        return f->latent_cells + (size_t)f->latent_of_row[row] * f->dim;
+    const double *x = niw_data_cell(b, f, row);
     for (int i = 0; i < f->dim; i++)
         if (isnan(x[i])) return NULL;
     return x;
@@ -192,55 +193,60 @@ static void welford_out(niw_feature_t *f, int k, const double *x,
  * (the second is the first solved for Psi_n, with x - mu_{n-1} = lambda_n
  * / (lambda_n - 1) (x - mu_n)). So L is updated or downdated by v = sqrt(
  * that factor) (x - mu_n). */
-static void niw_add_row(block_t *b, const partition_view_t *p, int row,
-                        int k) {
+void niw_add_cell(block_t *b, int j, int k, const double *x) {
     niw_t *g = NIW(b);
-    (void)p;
-    for (int j = 0; j < b->n_features; j++) {
-        niw_feature_t *f = &g->features[j];
-        const double *x = niw_cell(b, f, row);
-        if (x == NULL) continue;
-        const int d = f->dim;
-        double *t = slot_table(f, k), *v = g->scratch;
-        const double *mu_n = t + NIW_SCALARS;
-        const double root = sqrt(t[NIW_SHRINK]);
-        for (int i = 0; i < d; i++) v[i] = root * (x[i] - mu_n[i]);
-        niw_chol_update(t + NIW_SCALARS + 2 * (size_t)d, d, v);
-        welford_in(f, k, x, v);
+    niw_feature_t *f = &g->features[j];
+    const int d = f->dim;
+    double *t = slot_table(f, k), *v = g->scratch;
+    const double *mu_n = t + NIW_SCALARS;
+    const double root = sqrt(t[NIW_SHRINK]);
+    for (int i = 0; i < d; i++) v[i] = root * (x[i] - mu_n[i]);
+    niw_chol_update(t + NIW_SCALARS + 2 * (size_t)d, d, v);
+    welford_in(f, k, x, v);
+    niw_table_finish(niw_hp(b, j), d, f->count[k], f->mean + (size_t)k * d,
+                     t);
+}
+
+void niw_remove_cell(block_t *b, int j, int k, const double *x) {
+    niw_t *g = NIW(b);
+    niw_feature_t *f = &g->features[j];
+    const int d = f->dim;
+    if (f->count[k] <= 1) {
+        set_empty(f, k);
+        return;
+    }
+    double *t = slot_table(f, k), *v = g->scratch;
+    const double *mu_n = t + NIW_SCALARS;
+    const double lambda_n = niw_hp(b, j)[niw_hp_lambda(d)] + f->count[k];
+    const double root = sqrt(lambda_n / (lambda_n - 1.0));
+    for (int i = 0; i < d; i++) v[i] = root * (x[i] - mu_n[i]);
+    const int downdated = niw_chol_downdate(t + NIW_SCALARS + 2 * (size_t)d,
+                                            d, v, g->scratch + d);
+    welford_out(f, k, x, v);
+    if (downdated == 0) {
         niw_table_finish(niw_hp(b, j), d, f->count[k],
                          f->mean + (size_t)k * d, t);
+    } else {
+        g->refactorisations++;
+        refactorise(b, j, k);
+    }
+}
+
+static void niw_add_row(block_t *b, const partition_view_t *p, int row,
+                        int k) {
+    (void)p;
+    for (int j = 0; j < b->n_features; j++) {
+        const double *x = niw_cell(b, &NIW(b)->features[j], row);
+        if (x != NULL) niw_add_cell(b, j, k, x);
     }
 }
 
 static void niw_remove_row(block_t *b, const partition_view_t *p, int row,
                            int k) {
-    niw_t *g = NIW(b);
     (void)p;
     for (int j = 0; j < b->n_features; j++) {
-        niw_feature_t *f = &g->features[j];
-        const double *x = niw_cell(b, f, row);
-        if (x == NULL) continue;
-        const int d = f->dim;
-        if (f->count[k] <= 1) {
-            set_empty(f, k);
-            continue;
-        }
-        double *t = slot_table(f, k), *v = g->scratch;
-        const double *mu_n = t + NIW_SCALARS;
-        const double lambda_n = niw_hp(b, j)[niw_hp_lambda(d)] + f->count[k];
-        const double root = sqrt(lambda_n / (lambda_n - 1.0));
-        for (int i = 0; i < d; i++) v[i] = root * (x[i] - mu_n[i]);
-        const int downdated =
-            niw_chol_downdate(t + NIW_SCALARS + 2 * (size_t)d, d, v,
-                              g->scratch + d);
-        welford_out(f, k, x, v);
-        if (downdated == 0) {
-            niw_table_finish(niw_hp(b, j), d, f->count[k],
-                             f->mean + (size_t)k * d, t);
-        } else {
-            g->refactorisations++;
-            refactorise(b, j, k);
-        }
+        const double *x = niw_cell(b, &NIW(b)->features[j], row);
+        if (x != NULL) niw_remove_cell(b, j, k, x);
     }
 }
 
@@ -379,6 +385,9 @@ static void niw_free(block_t *b) {
                 free(f->scale);
                 free(f->gathered);
                 free(f->gathered_hp);
+                free(f->latent_row);
+                free(f->latent_of_row);
+                free(f->latent_cells);
             }
         free(g->features);
         free(g->scratch);
@@ -421,6 +430,10 @@ const block_ops_t block_niw_ops = {
     .hp_fixed = niw_hp_fixed,
     .conditional_mean = niw_conditional_mean,
     .sample_conditional = niw_sample_conditional,
+    .n_latent = niw_n_latent,
+    .get_latent = niw_get_latent,
+    .set_latent = niw_set_latent,
+    .resample_latent = niw_resample_latent,
 };
 
 /* Each feature's observed mean and sd per coordinate over complete cells
@@ -479,7 +492,10 @@ int block_niw_setup(block_t *b, int capacity) {
     g->scratch = ms_malloc(sizeof(double) * (6 * m * m + 8 * m));
     if (g->scratch == NULL) return MS_ERR_NOMEM;
     for (int j = 0; j < F; j++) {
+        /* Over complete cells, before the latent ones exist. */
         coordinate_location_scale(b, &g->features[j]);
+        int status = niw_latent_setup(b, &g->features[j]);
+        if (status != MS_OK) return status;
         if (niw_prior_refresh(b, j) != MS_OK) return MS_ERR_NUMERIC;
     }
     return niw_grow(b, 0, capacity > 0 ? capacity : 1);

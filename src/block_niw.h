@@ -81,6 +81,13 @@ typedef struct {
     double *gathered;       /* capacity x (3 + d + d * d) */
     double *gathered_hp;    /* the mu0 and psi they were gathered at */
     double gathered_log_det_psi;
+    /* Rows partly missing (some but not all coordinates NaN): the chain's
+     * copy of their cells with the missing coordinates imputed
+     * (block_niw_latent.c). latent_of_row is NULL when there are none. */
+    int n_latent;
+    int *latent_row;        /* n_latent, increasing */
+    int *latent_of_row;     /* n: index into latent_row, or -1 */
+    double *latent_cells;   /* n_latent x d */
 } niw_feature_t;
 
 typedef struct {
@@ -89,6 +96,10 @@ typedef struct {
     niw_feature_t *features;    /* F */
     double *scratch;            /* 6 max_dim^2 + 8 max_dim doubles */
     long refactorisations;      /* downdates that fell back (tests) */
+    /* Tests only (C_runner_test_wrong_latent): draw latent coordinates from
+     * the group's unconditional predictive, ignoring the observed ones,
+     * a deliberately wrong kernel the Geweke test must reject. */
+    int test_wrong_latent;
 } niw_t;
 
 #define NIW(b) ((niw_t *)(b)->impl)
@@ -102,9 +113,30 @@ static inline int niw_hp_psi(int d) { return d + 1; }
 static inline int niw_hp_nu(int d) { return d + 1 + d * d; }
 static inline int niw_n_hp(int d) { return d * d + d + 2; }
 
-/* Row i's cell of feature f, or NULL when any coordinate is missing (the
- * R side refuses partly missing cells; a cell with a NaN is left out). */
+/* Row i's cell of feature f: a partly missing row's imputed copy, or NULL
+ * for a row with every coordinate missing (left out of every term). */
 const double *niw_cell(const block_t *b, const niw_feature_t *f, int row);
+/* Row's cell in the packed (shared) data, NaN where missing. */
+static inline const double *niw_data_cell(const block_t *b,
+                                          const niw_feature_t *f, int row) {
+    return b->data.dvalues + (size_t)row * b->data.n_columns + f->column;
+}
+/* One row of feature j into / out of slot k (what add_row / remove_row
+ * do per feature), the cell given. */
+void niw_add_cell(block_t *b, int j, int k, const double *x);
+void niw_remove_cell(block_t *b, int j, int k, const double *x);
+
+/* ---- latent cells of partly missing rows (block_niw_latent.c) ---- */
+/* Finds the partly missing rows and imputes their missing coordinates by
+ * the coordinate's mean over the rows observing it (0 if none does). */
+int niw_latent_setup(block_t *b, niw_feature_t *f);
+int niw_n_latent(const block_t *b, int j);
+void niw_get_latent(const block_t *b, int j, int *rows, double *cells);
+void niw_set_latent(block_t *b, int j, const double *cells);
+int niw_resample_latent(block_t *b, const partition_view_t *p, rng_t *rng);
+/* The conditional draw of block_niw_predictive.c (an op of the table). */
+void niw_sample_conditional(const block_t *b, int k, int j,
+                            const double *cell, rng_t *rng, double *out);
 
 /* ---- linear algebra (block_niw_linalg.c) ---- */
 /* In-place lower Cholesky factor of the symmetric row-major d x d `a`

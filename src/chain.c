@@ -212,6 +212,21 @@ int chain_iterate(chain_t *chain) {
         if (status == MS_ERR_NUMERIC) chain->failed = status;
         if (status) return status;
     }
+    /* Latent cells (niw rows partly missing, block.h): one Gibbs update
+     * per iteration, after the kernels, so that the trace's log joint and
+     * a saved state are those of the values the next sweep starts from.
+     * Blocks without latent cells draw nothing. */
+    state_t *st = &chain->state;
+    for (int b = 0; b < st->n_blocks; b++) {
+        block_t *blk = &st->blocks[b];
+        if (blk->ops->resample_latent == NULL) continue;
+        const partition_view_t p = state_view(st);
+        const int latent = blk->ops->resample_latent(blk, &p, &chain->rng);
+        if (latent != MS_OK) {
+            chain->failed = latent;
+            return latent;
+        }
+    }
     int status = trace_append(chain);
     if (status == MS_OK && chain->recorder != NULL)
         status = draws_record(chain->recorder, &chain->state,

@@ -13,6 +13,9 @@ SEXP C_runner_latent(SEXP ptr);
 SEXP C_runner_block_stats(SEXP ptr);
 SEXP C_kinds_have_group_ops(SEXP kinds);
 SEXP C_runner_set_stats(SEXP ptr, SEXP slots, SEXP stats);
+SEXP C_runner_latent_cells(SEXP ptr);
+SEXP C_runner_set_latent_cells(SEXP ptr, SEXP cells);
+SEXP C_runner_test_wrong_latent(SEXP ptr);
 SEXP C_runner_trace(SEXP ptr);
 SEXP C_runner_alive(SEXP ptr);
 SEXP C_runner_iteration(SEXP ptr);
@@ -59,6 +62,9 @@ static const R_CallMethodDef call_methods[] = {
     {"runner_block_stats", (DL_FUNC)&C_runner_block_stats, 1},
     {"kinds_have_group_ops", (DL_FUNC)&C_kinds_have_group_ops, 1},
     {"runner_set_stats", (DL_FUNC)&C_runner_set_stats, 3},
+    {"runner_latent_cells", (DL_FUNC)&C_runner_latent_cells, 1},
+    {"runner_set_latent_cells", (DL_FUNC)&C_runner_set_latent_cells, 2},
+    {"runner_test_wrong_latent", (DL_FUNC)&C_runner_test_wrong_latent, 1},
     {"runner_trace", (DL_FUNC)&C_runner_trace, 1},
     {"runner_alive", (DL_FUNC)&C_runner_alive, 1},
     {"runner_iteration", (DL_FUNC)&C_runner_iteration, 1},

@@ -121,7 +121,9 @@ typedef struct {
 } dataset_t;
 
 /* Two features of dims d1, d2: three clusters with correlated
- * coordinates, a fraction `missing` of cells (some coordinates NaN). */
+ * coordinates, a fraction `missing` of cells all NaN (unobserved; rows
+ * partly NaN are latent, block_niw_latent.c, proven in
+ * tests/testthat/test-model-niw-aug.R). */
 static dataset_t make_dataset(int n, int d1, int d2, double missing,
                               double psi_scale, rng_t *rng) {
     dataset_t s;
@@ -143,7 +145,7 @@ static dataset_t make_dataset(int n, int d1, int d2, double missing,
                 const double v = 3.0 * cluster - 2.0 + 0.8 * z0 +
                                  0.6 * rng_normal(rng) + 0.3 * c;
                 s.x[(size_t)i * s.C + col + c] =
-                    na && c == d - 1 ? NAN : (j == 1 ? 100.0 + 0.01 * v : v);
+                    na ? NAN : (j == 1 ? 100.0 + 0.01 * v : v);
             }
             col += d;
         }

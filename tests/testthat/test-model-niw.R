@@ -266,13 +266,15 @@ test_that("bad niw input is an error naming the argument", {
   expect_error(with_hp(nu = 1), "`nu` > dim - 1", class = "microscopes_error_argument")
   expect_error(with_hp(mu0 = c(0, 0, 0)), "`mu0` of length 2", class = "microscopes_error_argument")
   expect_error(with_hp(lambda = -1), "`lambda` > 0", class = "microscopes_error_argument")
-  # the data: a matrix column of the wrong width, a partly missing row,
+  # the data: a matrix column of the wrong width, a partly missing row
+  # above dim 48 (imputed by data augmentation up to 48, test-model-niw-aug.R),
   # a non-finite entry
   expect_error(model_definition(dataview(niw_frame(cbind(X, 1))), list(normal_inverse_wishart(2))),
                "needs 2", class = "microscopes_error_column")
-  Xna <- X
-  Xna[3, 2] <- NA
-  expect_error(initialize_state(defn, dataview(niw_frame(Xna))), "row 3 partly NA",
+  X49 <- matrix(stats::rnorm(6 * 49), 6)
+  X49[3, 2] <- NA
+  defn49 <- model_definition(6, list(normal_inverse_wishart(49)))
+  expect_error(initialize_state(defn49, dataview(niw_frame(X49))), "row 3 partly NA",
                class = "microscopes_error_column")
   Xinf <- X
   Xinf[2, 1] <- Inf
