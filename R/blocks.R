@@ -50,7 +50,10 @@ pack_blocks <- function(view, defn, call = caller_call()) {
       gp = new_block(2L, features, ivalues = row_major(values, view$n, integer(1))),
       bnb = new_block(3L, features, ivalues = row_major(values, view$n, integer(1)),
                       parameter = vapply(features, function(j) defn$parameters[[j]]$r, double(1))),
-      nich = new_block(4L, features, dvalues = row_major(values, view$n, double(1))))
+      nich = new_block(4L, features, dvalues = row_major(values, view$n, double(1))),
+      # 0/1 per cell, NA_integer_ missing (src/block_bbnc.c).
+      bbnc = new_block(7L, features, ivalues = row_major(lapply(values, as.integer), view$n,
+                                                         integer(1))))
     blocks[[length(blocks) + 1L]] <- block
   }
   blocks

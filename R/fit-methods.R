@@ -638,7 +638,9 @@ fit_profiles_mixed <- function(fit) {
         a <- hp$alpha + st[, "n"] * r
         one("mean count", ifelse(a > 1, r * (hp$beta + st[, "sum"]) / (a - 1), Inf))
       },
-      nich = one("mean", (hp$kappa * hp$mu + st[, "n"] * st[, "mean"]) / (hp$kappa + st[, "n"])))
+      nich = one("mean", (hp$kappa * hp$mu + st[, "n"] * st[, "mean"]) / (hp$kappa + st[, "n"])),
+      # The cluster's explicit p as held by the point state.
+      bbnc = one("P(1)", st[, "p"]))
   })
   out <- do.call(rbind, rows)
   out$feature <- factor(out$feature, levels = nm)

@@ -114,6 +114,41 @@
 #'   default initial values are `mu` \eqn{= \bar c}, `kappa = 1`,
 #'   `sigmasq` \eqn{= s_c^2} and `nu = 1`.
 #'
+#' @section beta_bernoulli_nonconj(): The beta-Bernoulli model of
+#'   `beta_bernoulli()` (binary data, hyperparameters `alpha`, `beta`) with
+#'   each group's probability \eqn{p_k} kept explicit instead of integrated
+#'   out (datamicroscopes' `bbnc`): the test bed of non-conjugate sampling.
+#'   A cell given its group scores \eqn{\log p_k} (a 1) or
+#'   \eqn{\log(1 - p_k)} (a 0), missing cells left out. The group's term of
+#'   the log joint ([score_data()], the chains' trace) is
+#'   \eqn{h \log p_k + t \log(1 - p_k) + \log \mathrm{Beta}(p_k \mid \alpha, \beta)}
+#'   (\eqn{h} ones and \eqn{t} zeros), a density of the data and of
+#'   \eqn{p_k}. The posterior predictive given a group is
+#'   \eqn{P(x = 1) = p_k}, and of a new group the prior mean
+#'   \eqn{\alpha / (\alpha + \beta)}. A state's statistics of such a
+#'   feature ([suffstats()]) are `heads`, `tails`, `p`, `log_p` and
+#'   `log_1mp`: \eqn{p_k} is held as its two logs (a Beta draw with a small
+#'   \eqn{\alpha} lies below the smallest double with high probability),
+#'   saved and restored as held. A state made from an assignment
+#'   ([initialize_state()]) starts each \eqn{p_k} at its posterior mean
+#'   \eqn{(\alpha + h) / (\alpha + \beta + h + t)}.
+#'
+#'   It is sampled by [assign_resample_kernel()] (Neal 2000, algorithm 8)
+#'   and [theta_kernel()] (the exact Gibbs draw
+#'   \eqn{p_k \sim \mathrm{Beta}(\alpha + h, \beta + t)}), which
+#'   [default_kernel_config()] chooses when a definition has such a
+#'   feature; the collapsed [assign_kernel()] and [split_merge_kernel()]
+#'   refuse it. Collapsed models may sit beside it in one definition. A
+#'   definition with a `beta_bernoulli_nonconj()` feature needs a data
+#'   frame view (logical, 0/1 or two-level factor columns).
+#'
+#'   Default prior: the hyperparameter kernel's target is
+#'   \eqn{\sum_k \log \mathrm{Beta}(p_k \mid \alpha, \beta)} over the groups,
+#'   under the default prior of `beta_bernoulli()`,
+#'   \eqn{(\alpha + \beta)^{-5/2}} on the box \eqn{(0.01, 1000)^2}; initial
+#'   values must lie inside the box. The default initial values are
+#'   `alpha = beta = 1`.
+#'
 #' @param k Number of levels (categories), a whole number >= 2. A factor
 #'   column may have fewer levels than `k` (levels never seen), not more.
 #' @param r The fixed number of successes of the negative binomial, a
@@ -121,7 +156,7 @@
 #'   `r` defines a distribution).
 #' @return A `microscopes_model` object for [model_definition()]: a plain
 #'   list with `name` (the constructor's name), `kind` (the datamicroscopes
-#'   short name: `"bb"`, `"dd"`, `"gp"`, `"bnb"` or `"nich"`), `hp_names`
+#'   short name: `"bb"`, `"dd"`, `"gp"`, `"bnb"`, `"nich"` or `"bbnc"`), `hp_names`
 #'   (the names of its hyperparameters) and `parameters` (`k` or `r`, fixed
 #'   by the model, not sampled).
 #' @references
@@ -142,6 +177,7 @@
 #' gamma_poisson()
 #' beta_negative_binomial(2)
 #' normal_inverse_chisq()
+#' beta_bernoulli_nonconj()
 #' @name models
 NULL
 
@@ -183,6 +219,12 @@ normal_inverse_chisq <- function() {
   new_model("normal_inverse_chisq", "nich", c("mu", "kappa", "sigmasq", "nu"))
 }
 
+#' @rdname models
+#' @export
+beta_bernoulli_nonconj <- function() {
+  new_model("beta_bernoulli_nonconj", "bbnc", c("alpha", "beta"))
+}
+
 new_model <- function(name, kind, hp_names, parameters = list()) {
   structure(list(name = name, kind = kind, hp_names = hp_names, parameters = parameters),
             class = "microscopes_model")
@@ -192,8 +234,16 @@ new_model <- function(name, kind, hp_names, parameters = list()) {
 # and the C id of each kind (the enum of src/block.h, also the order in
 # which blocks are scored and packed).
 model_kinds <- c(beta_bernoulli = "bb", dirichlet_discrete = "dd", gamma_poisson = "gp",
-                 beta_negative_binomial = "bnb", normal_inverse_chisq = "nich")
-model_kind_ids <- c(bb = 0L, dd = 1L, gp = 2L, bnb = 3L, nich = 4L)
+                 beta_negative_binomial = "bnb", normal_inverse_chisq = "nich",
+                 beta_bernoulli_nonconj = "bbnc")
+model_kind_ids <- c(bb = 0L, dd = 1L, gp = 2L, bnb = 3L, nich = 4L, bbnc = 7L)
+
+# Kinds whose groups keep explicit parameters (sampled by
+# assign_resample_kernel() and theta_kernel(), not by the collapsed kernels).
+nonconjugate_kinds <- "bbnc"
+
+# Does the definition have a feature with explicit group parameters?
+defn_is_nonconjugate <- function(defn) any(defn_kinds(defn) %in% nonconjugate_kinds)
 
 #' @export
 format.microscopes_model <- function(x, ...) {
@@ -229,7 +279,8 @@ normalise_model <- function(m, i, call = caller_call()) {
     dirichlet_discrete = dirichlet_discrete(p$k),
     gamma_poisson = gamma_poisson(),
     beta_negative_binomial = beta_negative_binomial(p$r),
-    normal_inverse_chisq = normal_inverse_chisq()),
+    normal_inverse_chisq = normal_inverse_chisq(),
+    beta_bernoulli_nonconj = beta_bernoulli_nonconj()),
     microscopes_error_argument = function(e) {
       abort_arg("models", sprintf("element %d is not a valid %s() model: %s", i, name,
                                   conditionMessage(e)), call = call)
@@ -398,6 +449,7 @@ defn_model <- function(defn, j) {
     gamma_poisson = gamma_poisson(),
     beta_negative_binomial = beta_negative_binomial(p$r),
     normal_inverse_chisq = normal_inverse_chisq(),
+    beta_bernoulli_nonconj = beta_bernoulli_nonconj(),
     stop(sprintf("unknown model \"%s\" in the definition", name)))
 }
 

@@ -163,8 +163,10 @@ new_state <- function(view, assignment, alpha, hps, models, groups = 0L) {
 # beta_bernoulli() (R/state-mixed.R): `stats` (one matrix of statistics per
 # feature) and `parameters` (each feature's model parameters), feature_hps
 # a list of named lists and heads = tails = NULL; all-bb states keep the
-# fields of version 3.
-state_format_version <- 4L
+# fields of version 3. Version 5 (issue 14) adds the models of that issue;
+# a beta_bernoulli_nonconj() feature's `stats` hold each group's explicit
+# p (columns p, log_p, log_1mp) besides its counts, restored as saved.
+state_format_version <- 5L
 
 # The state's partition prior, for format 3 and for older states (CRP).
 partition_prior_field <- function(groups) {

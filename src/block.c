@@ -19,6 +19,7 @@ static const block_kind_t kinds[N_BLOCK_KINDS] = {
     [BLOCK_GAMMA_POISSON] = {&block_gp_ops, block_gp_setup},
     [BLOCK_BETA_NEGATIVE_BINOMIAL] = {&block_bnb_ops, block_bnb_setup},
     [BLOCK_NORMAL_INVERSE_CHISQ] = {&block_nich_ops, block_nich_setup},
+    [BLOCK_BETA_BERNOULLI_NONCONJ] = {&block_bbnc_ops, block_bbnc_setup},
 };
 
 /* Holds a block of an unknown kind so that b->ops->free(b) stays safe;

@@ -83,7 +83,7 @@ SEXP C_query_mixed(SEXP x, SEXP kinds, SEXP n_levels, SEXP parameter,
                  "feature (internal error).");
     const int *kind = INTEGER(kinds), *levels = INTEGER(n_levels);
     for (int d = 0; d < D; d++)
-        if (kind[d] == NA_INTEGER || kind[d] < 0 || kind[d] > 4 ||
+        if (kind[d] == NA_INTEGER || kind[d] < 0 || kind[d] >= N_BLOCK_KINDS ||
             levels[d] == NA_INTEGER || levels[d] < 0)
             Rf_error("feature %d has an invalid kind or number of levels.", d + 1);
     if (TYPEOF(states) != VECSXP || XLENGTH(states) < 1 ||
