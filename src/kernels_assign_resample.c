@@ -136,14 +136,3 @@ int kernel_assign_resample(state_t *st, const kernel_t *kernel, rng_t *rng,
     }
     return MS_OK;
 }
-
-int kernel_theta(state_t *st, rng_t *rng) {
-    const partition_view_t p = state_view(st);
-    for (int b = 0; b < st->n_blocks; b++) {
-        block_t *blk = &st->blocks[b];
-        if (blk->ops->draw_slot_parameters == NULL) continue;
-        for (int j = 0; j < st->n_active; j++)
-            blk->ops->draw_slot_parameters(blk, &p, st->active[j], rng);
-    }
-    return MS_OK;
-}
