@@ -206,7 +206,9 @@ typedef struct {
      * the slot's parameters (the same whether the row is counted or not),
      * an empty slot the prior predictive, and group_log_marginal the log
      * likelihood of the slot's rows given its parameters plus their log
-     * prior density (the log joint's term). */
+     * prior density (the log joint's term). A group whose parameters
+     * were never set (a state built from an assignment alone) scores
+     * collapsed instead. */
     /* Room for m sets of auxiliary parameters (Neal 2000, algorithm 8).
      * Allocates (the only new op that may): MS_OK or MS_ERR_NOMEM, then
      * the room held before stays valid. */

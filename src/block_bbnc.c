@@ -117,6 +117,28 @@ static inline double bbnc_score_tables(const bbnc_t *g, int F, int k, int m) {
     return s;
 }
 
+/* A slot without p scores the collapsed predictive of its counts, p
+ * integrated out, with `own` (0 or 1) of the row's cells counted in them
+ * left out: for an empty slot the prior predictive its table holds; for a
+ * group of a state built from an assignment alone (log_lik()'s states,
+ * which know a draw's partition and hyperparameters but not its p's) the
+ * leave-one-out predictive p(x_i | the group's other rows), the exact
+ * marginal of bbnc's predictive over p. */
+static double bbnc_score_collapsed(const block_t *b, int row, int k, int own) {
+    const bbnc_t *g = BBNC(b);
+    const int F = b->n_features;
+    const int32_t *x = b->data.ivalues + (size_t)row * F;
+    double s = 0.0;
+    for (int j = 0; j < F; j++) {
+        if (x[j] == BLOCK_INT_NA) continue;
+        const size_t at = (size_t)k * F + j;
+        const double a = bbnc_alpha(b, j) + g->heads[at] - (own && x[j]);
+        const double c = bbnc_beta(b, j) + g->tails[at] - (own && !x[j]);
+        s += log((x[j] ? a : c) / (a + c));
+    }
+    return s;
+}
+
 static void bbnc_score_all(block_t *b, const partition_view_t *p, int row,
                            double *scores, int accumulate) {
     const bbnc_t *g = BBNC(b);
@@ -124,23 +146,37 @@ static void bbnc_score_all(block_t *b, const partition_view_t *p, int row,
     const int m = bbnc_gather_row(b, row);
     for (int a = 0; a <= p->n_active; a++) {
         const int k = a < p->n_active ? p->active[a] : p->ghost;
-        const double s = bbnc_score_tables(g, F, k, m);
+        const double s = g->has_parameter[k] || p->size[k] == 0
+                             ? bbnc_score_tables(g, F, k, m)
+                             : bbnc_score_collapsed(b, row, k, k == p->group_of_row[row]);
         scores[k] = accumulate ? scores[k] + s : s;
     }
 }
 
 /* Given p the row's score does not depend on whether it is counted. */
-static double bbnc_score_slot(const block_t *b, const partition_view_t *p,
-                              int row, int k) {
+static double bbnc_score_given_p(const block_t *b, int row, int k) {
     const bbnc_t *g = BBNC(b);
     const int F = b->n_features;
     const int32_t *x = b->data.ivalues + (size_t)row * F;
     const double *t = g->table + (size_t)k * F * 2;
     double s = 0.0;
-    (void)p;
     for (int j = 0; j < F; j++)
         if (x[j] != BLOCK_INT_NA) s += t[2 * j + x[j]];
     return s;
+}
+
+static double bbnc_score_slot(const block_t *b, const partition_view_t *p,
+                              int row, int k) {
+    (void)p;
+    return BBNC(b)->has_parameter[k] ? bbnc_score_given_p(b, row, k)
+                                     : bbnc_score_collapsed(b, row, k, 0);
+}
+
+static double bbnc_score_slot_loo(const block_t *b, const partition_view_t *p,
+                                  int row, int k) {
+    (void)p;
+    return BBNC(b)->has_parameter[k] ? bbnc_score_given_p(b, row, k)
+                                     : bbnc_score_collapsed(b, row, k, 1);
 }
 
 /* log p(counts | p) + log Beta(p | alpha, beta) for each feature: the log
@@ -169,34 +205,16 @@ static double bbnc_group_log_marginal(const block_t *b,
     return s;
 }
 
-/* The posterior mean of p given slot k's counts: where a chain built from
- * an assignment (a recount) starts each group's p. */
-static void bbnc_set_posterior_mean(block_t *b, int k) {
-    bbnc_t *g = BBNC(b);
-    const int F = b->n_features;
-    for (int j = 0; j < F; j++) {
-        const size_t at = (size_t)k * F + j;
-        const double a = bbnc_alpha(b, j) + g->heads[at];
-        const double c = bbnc_beta(b, j) + g->tails[at];
-        g->table[2 * at] = log(c / (a + c));
-        g->table[2 * at + 1] = log(a / (a + c));
-    }
-    g->has_parameter[k] = 1;
-}
-
 /* The hyperparameters changed (or a recount left slots without p): the
- * prior predictive of every slot without a parameter, and the posterior
- * mean for such slots that hold rows. Explicit p's are kept: they are
- * part of the state, not a table of the hyperparameters. */
+ * prior predictive of every slot without a parameter. Explicit p's are
+ * kept: they are part of the state, not a table of the hyperparameters. */
 static int bbnc_rebuild(block_t *b, const partition_view_t *p) {
     bbnc_t *g = BBNC(b);
     const int F = b->n_features;
+    (void)p;
     for (int j = 0; j < F; j++) bbnc_refresh_prior(b, j);
-    for (int k = 0; k < g->capacity; k++) {
-        if (g->has_parameter[k]) continue;
-        if (k < p->capacity && p->size[k] > 0) bbnc_set_posterior_mean(b, k);
-        else bbnc_slot_to_prior(g, F, k);
-    }
+    for (int k = 0; k < g->capacity; k++)
+        if (!g->has_parameter[k]) bbnc_slot_to_prior(g, F, k);
     return MS_OK;
 }
 
@@ -259,14 +277,24 @@ static int bbnc_n_stats(const block_t *b, int j) {
     return 5;
 }
 
+/* A group without p (a state just built from an assignment) reports the
+ * posterior mean (alpha + h) / (alpha + beta + h + t): what a state made
+ * by initialize_state() holds, so that a chain starts there. */
 static void bbnc_get_stats(const block_t *b, int k, int j, double *out) {
     const bbnc_t *g = BBNC(b);
     const size_t at = (size_t)k * b->n_features + j;
     out[0] = g->heads[at];
     out[1] = g->tails[at];
-    out[2] = exp(g->table[2 * at + 1]);
-    out[3] = g->table[2 * at + 1];
-    out[4] = g->table[2 * at];
+    if (g->has_parameter[k]) {
+        out[3] = g->table[2 * at + 1];
+        out[4] = g->table[2 * at];
+    } else {
+        const double a = bbnc_alpha(b, j) + g->heads[at];
+        const double c = bbnc_beta(b, j) + g->tails[at];
+        out[3] = log(a / (a + c));
+        out[4] = log(c / (a + c));
+    }
+    out[2] = exp(out[3]);
 }
 
 /* The counts (checked against a recount by the glue) and p's two logs as
@@ -288,7 +316,6 @@ static int close_to(double a, double b) {
 static const char *bbnc_check(const block_t *b, const partition_view_t *p) {
     static const char *const messages[] = {
         "bbnc: a slot's heads or tails differ from a recount",
-        "bbnc: a group has no explicit p",
         "bbnc: a group's log p and log(1 - p) do not describe one p",
         "bbnc: a slot without p does not hold the prior predictive",
         "bbnc: out of memory"};
@@ -299,7 +326,7 @@ static const char *bbnc_check(const block_t *b, const partition_view_t *p) {
     int *tails = ms_calloc(cells + 1, sizeof(int));
     const char *problem = NULL;
     if (heads == NULL || tails == NULL) {
-        problem = messages[4];
+        problem = messages[3];
         goto done;
     }
     for (int i = 0; i < p->n; i++) {
@@ -313,7 +340,6 @@ static const char *bbnc_check(const block_t *b, const partition_view_t *p) {
         }
     }
     for (int k = 0; k < p->slot_span && problem == NULL; k++) {
-        if (p->size[k] > 0 && !g->has_parameter[k]) problem = messages[1];
         for (int j = 0; j < F && problem == NULL; j++) {
             const size_t at = (size_t)k * F + j;
             if (heads[at] != g->heads[at] || tails[at] != g->tails[at])
@@ -322,12 +348,12 @@ static const char *bbnc_check(const block_t *b, const partition_view_t *p) {
                      !(g->table[2 * at] <= 0 && g->table[2 * at + 1] <= 0 &&
                        close_to(exp(g->table[2 * at]) +
                                     exp(g->table[2 * at + 1]), 1.0)))
-                problem = messages[2];
+                problem = messages[1];
             else if (!g->has_parameter[k] &&
                      (!close_to(g->table[2 * at], g->prior_table[2 * j]) ||
                       !close_to(g->table[2 * at + 1],
                                 g->prior_table[2 * j + 1])))
-                problem = messages[3];
+                problem = messages[2];
         }
     }
 done:
@@ -400,8 +426,8 @@ static void bbnc_copy_slot(block_t *b, const partition_view_t *p, int from,
     g->has_parameter[to] = g->has_parameter[from];
 }
 
-/* Every row counted into its slot; no slot keeps a p (rebuild follows and
- * starts each group at its posterior mean). */
+/* Every row counted into its slot; no slot keeps a p (a state built from
+ * an assignment: its groups score collapsed until their p is set). */
 static void bbnc_recount(block_t *b, const partition_view_t *p) {
     bbnc_t *g = BBNC(b);
     const int F = b->n_features;
@@ -438,7 +464,7 @@ const block_ops_t block_bbnc_ops = {
     .remove_row = bbnc_remove_row,
     .score_all = bbnc_score_all,
     .score_slot = bbnc_score_slot,
-    .score_slot_loo = bbnc_score_slot,
+    .score_slot_loo = bbnc_score_slot_loo,
     .group_log_marginal = bbnc_group_log_marginal,
     .rebuild = bbnc_rebuild,
     .set_hp = bbnc_set_hp,

@@ -12,8 +12,10 @@
  * A slot without a parameter (free slots, the ghost, slots after a
  * recount) holds the prior predictive logs [log(beta / (alpha + beta)),
  * log(alpha / (alpha + beta))] instead, which is what a new group scores
- * with p integrated out; `rebuild` gives such a slot that has rows the
- * posterior mean of p (the start of a chain built from an assignment). */
+ * with p integrated out. A group without p (a state built from an
+ * assignment alone, as log_lik() builds one per draw) scores the collapsed
+ * predictive of its counts, and get_stats reports its posterior mean of p,
+ * from which a chain made by initialize_state() starts. */
 #ifndef MICROSCOPES_BLOCK_BBNC_H
 #define MICROSCOPES_BLOCK_BBNC_H
 

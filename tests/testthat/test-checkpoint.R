@@ -109,7 +109,7 @@ test_that("runners sharing a stream position are refused, and reseed() gives fre
   expect_false(identical(l[[1]]$rng, l[[2]]$rng))
   # reseed() draws from R's generator: set.seed() reproduces it.
   expect_identical(withr::with_seed(6, reseed(s))$rng, withr::with_seed(6, reseed(s))$rng)
-  expect_equal(s$format_version, 4L)
+  expect_equal(s$format_version, 5L)
   expect_error(reseed(1), "`state` must be a latent state")
 })
 

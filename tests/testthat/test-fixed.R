@@ -210,7 +210,7 @@ test_that("a finite mixture's state saves, resumes to the bit, and is refused by
   s0 <- initialize_state(defn, Y)
   expect_lte(n_groups(s0), 3L)
   expect_identical(s0$partition_prior, list(name = "dirichlet", groups = 3L))
-  expect_identical(s0$format_version, 4L)
+  expect_identical(s0$format_version, 5L)
   r <- runner(defn, Y, s0, kc)
   run(r, 10)
   f <- tempfile(fileext = ".rds")

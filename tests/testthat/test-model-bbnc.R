@@ -458,3 +458,37 @@ test_that("a failed allocation at any point of a bbnc run leaves a valid state",
   expect_gt(failures, 10)
   expect_lt(k, 400)
 })
+
+test_that("dpmixture() fits bbnc columns; log_lik() is the draw's collapsed leave-one-out predictive", {
+  skip_on_cran()
+  withr::local_options(microscopes.progress = FALSE)
+  set.seed(17)
+  df <- data.frame(a = runif(30) < 0.3, b = runif(30) < 0.6)
+  df$a[4] <- NA
+  fit <- dpmixture(df, models = rep(list(beta_bernoulli_nonconj()), 2), chains = 2, iter = 40,
+                   seed = 2, quiet = TRUE)
+  expect_identical(vapply(fit$kernel_config, `[[`, character(1), "name")[1:2],
+                   c("assign_resample", "theta"))
+  ll <- log_lik(fit)
+  z <- partition_draws(fit)
+  draws <- as.data.frame(fit)
+  # log_lik() knows a draw's partition and hyperparameters, not its p's:
+  # its entry is p(x_i | the other rows of i's group, alpha, beta), p
+  # integrated out.
+  for (t in c(1, nrow(z))) {
+    by_hand <- vapply(seq_len(30), function(i) {
+      others <- setdiff(which(z[t, ] == z[t, i]), i)
+      sum(vapply(c("a", "b"), function(col) {
+        x <- df[[col]]
+        if (is.na(x[i])) return(0)
+        a <- draws[t, sprintf("hp[%s].alpha", col)]
+        b <- draws[t, sprintf("hp[%s].beta", col)]
+        h <- sum(x[others], na.rm = TRUE)
+        m <- sum(!is.na(x[others]))
+        log(if (x[i]) (a + h) / (a + b + m) else (b + m - h) / (a + b + m))
+      }, numeric(1)))
+    }, numeric(1))
+    expect_equal(ll[t, ], by_hand, tolerance = 1e-10)
+  }
+  expect_equal(dim(predict(fit, df[1:3, ], type = "prob"))[1], 3L)
+})

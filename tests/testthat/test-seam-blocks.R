@@ -53,7 +53,7 @@ test_that("malformed block lists are refused with the part named", {
   bad$blocks[[1]]$features <- c(1L, 3L, 2L)
   expect_snapshot(error = TRUE, runner_from_blocks(defn, bad, s0, kc))
   bad <- good
-  bad$blocks[[1]]$kind <- 7L
+  bad$blocks[[1]]$kind <- 99L
   expect_snapshot(error = TRUE, runner_from_blocks(defn, bad, s0, kc))
   bad <- good
   bad$hps[[1]]$hp[2] <- -1
