@@ -26,6 +26,11 @@
 #' @param latent A latent state from [initialize_state()] or [get_latent()]
 #'   for the same definition and data.
 #' @param kernel_config A list of kernels, e.g. [default_kernel_config()].
+#' @param threads Threads [run()] may use inside this one chain; `NULL`
+#'   for [microscopes_threads()]. Today the hyperparameter updates of
+#'   beta-Bernoulli features spread over them, when the chain holds enough
+#'   groups and features for threads to pay; the chain is the same, bit for
+#'   bit, whatever the number (each feature has its own random stream).
 #' @return A `microscopes_runner`.
 #' @seealso [parallel_runner()] to run several chains at once.
 #' @examples
@@ -37,7 +42,8 @@
 #' run(r, niters = 10)
 #' get_latent(r)
 #' @export
-runner <- function(defn, view, latent, kernel_config) {
+runner <- function(defn, view, latent, kernel_config, threads = NULL) {
+  if (!is.null(threads)) threads <- check_whole_number(threads, "threads", min = 1)
   check_definition(defn)
   view <- as_dataview(view)
   check_view_fits(view, defn)
@@ -47,7 +53,11 @@ runner <- function(defn, view, latent, kernel_config) {
       "was made for %d rows and %d features, but `defn` has %d rows and %d features.",
       latent$n, latent$D, defn$n, defn$D))
   }
-  if (defn_is_mixed(defn)) return(mixed_runner(defn, view, latent, kernel_config))
+  if (defn_is_mixed(defn)) {
+    r <- mixed_runner(defn, view, latent, kernel_config)
+    r$threads <- threads
+    return(r)
+  }
   view <- bb_view(view, defn)
   latent <- check_state_structure(latent)
   check_state_fits_prior(latent, defn)
@@ -62,7 +72,7 @@ runner <- function(defn, view, latent, kernel_config) {
   ptr <- .Call(C_runner_new, view, latent$assignments, latent$cluster_hp$alpha,
                latent$feature_hps, kernels, checkpoint, definition_groups(defn))
   structure(list(ptr = ptr, defn = defn, models = latent$models,
-                 kernel_config = kernel_config),
+                 kernel_config = kernel_config, threads = threads),
             class = "microscopes_runner")
 }
 
@@ -73,8 +83,14 @@ runner <- function(defn, view, latent, kernel_config) {
 #' packed data. Each chain owns its random stream, so the chains are
 #' bit-identical whatever the number of threads.
 #'
+#' `threads` counts all the threads of a run: one per chain at most, and
+#' those left over (more threads than chains) shared among the chains for
+#' the work inside an iteration that threads can share (see [runner()]),
+#' so that one long chain on 16 cores uses them.
+#'
 #' @param runners A list of runners from [runner()], each with its own chain.
-#' @param threads Number of threads; `NULL` for [microscopes_threads()].
+#' @param threads Total number of threads; `NULL` for
+#'   [microscopes_threads()]. The runners' own `threads` are not used.
 #' @return A `microscopes_parallel_runner`.
 #' @examples
 #' set.seed(42)
@@ -145,7 +161,7 @@ run.default <- function(r, niters, ...) {
 #' @export
 run.microscopes_runner <- function(r, niters, ...) {
   check_dots_empty(..., call = sys.call())
-  run_runners(list(r), niters, threads = 1L)
+  run_runners(list(r), niters, threads = resolve_threads(r$threads))
   invisible(r)
 }
 

@@ -16,9 +16,10 @@
 # Reported per chain-iteration: process CPU seconds (user + system) during
 # run(), each kernel's wall seconds (kernel_seconds()) and share, and
 # nanoseconds per row-group pair (CPU / (n K)). BENCH_THREADS (default 1)
-# sets the threads inside the chain (the slice_feature_hp kernel's internal
-# `threads` element; with more than one, CPU sums the threads, so compare
-# wall and the kernel's seconds). BENCH_TARGET_K picks another cached state
+# sets the threads of the run, all inside the one chain (`runner(threads =
+# )`; builds without it: the slice_feature_hp kernel's internal `threads`
+# element); with more than one, CPU sums the threads, so compare wall and
+# the kernel's seconds. BENCH_TARGET_K picks another cached state
 # (large_k_state(target_K = ): 160 gives K = 170, 380 gives about 305).
 # Load: the load average is printed before and after; the machine is shared.
 
@@ -39,14 +40,17 @@ if (child) {
   s <- large_k_state(mnist, target_K = target_K, verbose = FALSE)
   configs <- list(gibbs_hp = gibbs_hp_config(),
                   default = microscopes::default_kernel_config(mnist$defn))
-  # Threads inside the chain: the internal `threads` element of the
-  # slice_feature_hp kernel (builds before issue 15 ignore it).
+  # Threads inside the chain: runner(threads = ) where the build has it
+  # (a run's total threads, issue 15); before, the internal `threads`
+  # element of the slice_feature_hp kernel (older builds ignore it).
+  has_threads <- "threads" %in% names(formals(microscopes::runner))
   hp_kind <- microscopes:::kernel_kinds[["slice_feature_hp"]]
-  for (name in names(configs)) for (i in seq_along(configs[[name]])) {
+  if (!has_threads) for (name in names(configs)) for (i in seq_along(configs[[name]])) {
     if (identical(configs[[name]][[i]]$kind, hp_kind)) configs[[name]][[i]]$threads <- threads
   }
   for (name in names(configs)) {
-    r <- runner(mnist$defn, mnist$view, s, configs[[name]])
+    r <- if (has_threads) runner(mnist$defn, mnist$view, s, configs[[name]], threads = threads) else
+      runner(mnist$defn, mnist$view, s, configs[[name]])
     gc()
     t0 <- proc.time()
     run(r, iters)

@@ -137,6 +137,12 @@ double bb_missing_terms(const bb_block_t *bb, const partition_view_t *p,
 /* Operations of block_bb_update.c, block_bb_score.c, block_bb_check.c. */
 void bb_add_row(block_t *blk, const partition_view_t *p, int row, int k);
 void bb_remove_row(block_t *blk, const partition_view_t *p, int row, int k);
+/* bb_score_all's scores (accumulate = 0) of the slots in [k_begin, k_end)
+ * only, k_begin a multiple of SLOT_BLOCK (whole blocks are written, up to
+ * the end of the block holding k_end - 1): two threads split a row's slots
+ * (sweep_pair.h) and get the bits of one call over all of them. */
+void bb_score_range(const block_t *blk, const partition_view_t *p, int row,
+                    double *scores, int k_begin, int k_end);
 void bb_score_all(block_t *blk, const partition_view_t *p, int row,
                   double *scores, int accumulate);
 double bb_score_slot(const block_t *blk, const partition_view_t *p, int row,

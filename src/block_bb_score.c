@@ -37,6 +37,58 @@ static void score_block(const double *restrict tile, const int *restrict on,
     out[7] = s7;
 }
 
+/* score_block for two consecutive blocks of slots at once: each slot's sum
+ * is the same chain of adds in the same order (so the same bits), but the
+ * two blocks' chains are independent, so the CPU overlaps them instead of
+ * waiting out the latency of each add; with one block per pass the sweep
+ * at K ~ 170 is bound by that latency, not by reading the tiles. */
+static void score_two_blocks(const double *restrict tile,
+                             const double *restrict tile2,
+                             const int *restrict on, int n_on,
+                             const double *restrict base,
+                             double *restrict out) {
+    double s0 = base[0], s1 = base[1], s2 = base[2], s3 = base[3];
+    double s4 = base[4], s5 = base[5], s6 = base[6], s7 = base[7];
+    double t0 = base[8], t1 = base[9], t2 = base[10], t3 = base[11];
+    double t4 = base[12], t5 = base[13], t6 = base[14], t7 = base[15];
+    for (int j = 0; j < n_on; j++) {
+        const double *restrict v = tile + (size_t)on[j] * SLOT_BLOCK;
+        const double *restrict w = tile2 + (size_t)on[j] * SLOT_BLOCK;
+        s0 += v[0];
+        s1 += v[1];
+        s2 += v[2];
+        s3 += v[3];
+        s4 += v[4];
+        s5 += v[5];
+        s6 += v[6];
+        s7 += v[7];
+        t0 += w[0];
+        t1 += w[1];
+        t2 += w[2];
+        t3 += w[3];
+        t4 += w[4];
+        t5 += w[5];
+        t6 += w[6];
+        t7 += w[7];
+    }
+    out[0] = s0;
+    out[1] = s1;
+    out[2] = s2;
+    out[3] = s3;
+    out[4] = s4;
+    out[5] = s5;
+    out[6] = s6;
+    out[7] = s7;
+    out[8] = t0;
+    out[9] = t1;
+    out[10] = t2;
+    out[11] = t3;
+    out[12] = t4;
+    out[13] = t5;
+    out[14] = t6;
+    out[15] = t7;
+}
+
 /* log p(x_d = 0 | slot k) = log_bt - log(s + m) of each missing feature of
  * the row, which the base sum counted and the score must not. A clean
  * slot has m = size and no denominator table. */
@@ -59,25 +111,37 @@ double bb_missing_terms(const bb_block_t *bb, const partition_view_t *p,
     return terms;
 }
 
-/* The first block writes the scores (accumulate = 0); with more blocks
- * the others add theirs (block.h). */
-void bb_score_all(block_t *blk, const partition_view_t *p, int row,
-                  double *scores, int accumulate) {
+void bb_score_range(const block_t *blk, const partition_view_t *p, int row,
+                    double *scores, int k_begin, int k_end) {
     const bb_block_t *bb = bb_of(blk);
     const data_t *data = bb->data;
     const int *on = data->on_feature + data->on_start[row];
     const int n_on = data->on_start[row + 1] - data->on_start[row];
-    if (!accumulate) {
-        for (int k0 = 0; k0 < p->slot_span; k0 += SLOT_BLOCK)
-            score_block(bb_slot_delta(bb, k0), on, n_on, bb->base + k0,
-                        scores + k0);
-        if (row_missing(data, row) > 0) {
-            for (int j = 0; j < p->n_active; j++) {
-                const int k = p->active[j];
+    const size_t block_stride = (size_t)bb->D * SLOT_BLOCK;
+    int k0 = k_begin;
+    for (; k0 + SLOT_BLOCK < k_end; k0 += 2 * SLOT_BLOCK) {
+        const double *tile = bb_slot_delta(bb, k0);
+        score_two_blocks(tile, tile + block_stride, on, n_on, bb->base + k0,
+                         scores + k0);
+    }
+    if (k0 < k_end)
+        score_block(bb_slot_delta(bb, k0), on, n_on, bb->base + k0,
+                    scores + k0);
+    if (row_missing(data, row) > 0) {
+        for (int j = 0; j <= p->n_active; j++) {
+            const int k = j < p->n_active ? p->active[j] : p->ghost;
+            if (k >= k_begin && k < k_end)
                 scores[k] -= bb_missing_terms(bb, p, row, k);
-            }
-            scores[p->ghost] -= bb_missing_terms(bb, p, row, p->ghost);
         }
+    }
+}
+
+/* The first block writes the scores (accumulate = 0); with more blocks
+ * the others add theirs (block.h). */
+void bb_score_all(block_t *blk, const partition_view_t *p, int row,
+                  double *scores, int accumulate) {
+    if (!accumulate) {
+        bb_score_range(blk, p, row, scores, 0, p->slot_span);
         return;
     }
     for (int j = 0; j <= p->n_active; j++) {

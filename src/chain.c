@@ -142,6 +142,27 @@ static int trace_append(chain_t *chain) {
     return MS_OK;
 }
 
+/* Below this many feature-group pairs an update of every feature's
+ * hyperparameters takes well under a millisecond, less than starting
+ * threads costs, so the chain's inner threads are left idle: the results
+ * are the same either way (one stream per feature). */
+#define FEATURE_HP_PAIRS_PER_THREAD 4096
+
+/* The threads of a feature-hyperparameter kernel: those the kernel asks
+ * for itself (bench/large_k.R) or, when the work pays for them, the
+ * chain's share of the run's threads. */
+static int feature_hp_threads(const chain_t *chain, const kernel_t *kernel) {
+    int threads = kernel->threads > 1 ? kernel->threads : 1;
+    if (chain->inner_threads > threads) {
+        const long pairs =
+            (long)kernel->n_features * (chain->state.n_active + 1);
+        long useful = pairs / FEATURE_HP_PAIRS_PER_THREAD;
+        if (useful > chain->inner_threads) useful = chain->inner_threads;
+        if (useful > threads) threads = (int)useful;
+    }
+    return threads;
+}
+
 int chain_iterate(chain_t *chain) {
     if (chain->failed) return chain->failed;
     /* Counts of an iteration that failed before its trace entry do not
@@ -164,6 +185,7 @@ int chain_iterate(chain_t *chain) {
                 status = MS_ERR_UNSUPPORTED;
                 break;
             }
+            chain->ws.threads = chain->inner_threads;
             partition_prior_t prior = chain->partition_prior;
             prior.test_wrong = kernel->test_wrong_prior;
             status = kernel_assign(&chain->state, chain->data, &chain->rng,
@@ -181,10 +203,13 @@ int chain_iterate(chain_t *chain) {
             status = kernel_slice_cluster_hp(&chain->state, kernel, &chain->rng,
                                              &chain->partition_prior);
             break;
-        case KERNEL_SLICE_FEATURE_HP:
-            status = kernel_slice_feature_hp(&chain->state, kernel, &chain->rng,
-                                             &chain->ws);
+        case KERNEL_SLICE_FEATURE_HP: {
+            kernel_t spread = *kernel;
+            spread.threads = feature_hp_threads(chain, kernel);
+            status = kernel_slice_feature_hp(&chain->state, &spread,
+                                             &chain->rng, &chain->ws);
             break;
+        }
         case KERNEL_GRID_FEATURE_HP:
             status = kernel_grid_feature_hp(&chain->state, kernel, &chain->rng,
                                             &chain->ws);

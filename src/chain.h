@@ -40,6 +40,11 @@ typedef struct {
     /* Optional recorder of kept draws (draws.h, dpmixture()), owned; it
      * sees the state after each iteration's trace entry. */
     struct draws *recorder;
+    /* Threads the chain may use inside an iteration, out of a run's total
+     * (parallel_run sets it; <= 1: one). Kernels whose results do not
+     * depend on their thread count use them: today the hyperparameter
+     * updates of beta-Bernoulli features, each on its own stream. */
+    int inner_threads;
 } chain_t;
 
 /* Takes ownership of `kernels` (also on failure). The state must already be

@@ -102,6 +102,9 @@ typedef struct {
     double *log_join;       /* n + 1: a finite mixture's log(m + alpha/K) */
     double *aux_scores;     /* the largest n_auxiliary + 1 of the kernels */
     int size;               /* entries of log_weights, weights, candidates */
+    /* Threads the assign kernel may use inside the chain (the chain's
+     * inner_threads; <= 1: one). */
+    int threads;
 } workspace_t;
 
 double prior_log_density(const prior_t *prior, double x);

@@ -1,6 +1,7 @@
 #include <math.h>
 #include "kernels.h"
 #include "status.h"
+#include "sweep_pair.h"
 
 void shuffle_row_order(int *order, int n, rng_t *rng) {
     for (int i = 0; i < n; i++) order[i] = i;
@@ -12,8 +13,9 @@ void shuffle_row_order(int *order, int n, rng_t *rng) {
     }
 }
 
-int kernel_assign(state_t *st, const data_t *data, rng_t *rng,
-                  workspace_t *ws, const partition_prior_t *prior) {
+static int assign_sweep(state_t *st, const data_t *data, rng_t *rng,
+                        workspace_t *ws, const partition_prior_t *prior,
+                        sweep_pair_t *pair) {
     partition_weights_t w;
     partition_weights_init(&w, prior, st->alpha, st->n, ws->log_int,
                            ws->log_join);
@@ -28,7 +30,8 @@ int kernel_assign(state_t *st, const data_t *data, rng_t *rng,
             partition_log_new(&w, st->n_active - own_is_singleton);
         /* Every slot at once: a vectorised pass over the feature-major
          * table, cheaper than one sparse gather per group. */
-        state_score_row_all(st, data, row);
+        if (pair != NULL) sweep_pair_score_row(pair, row);
+        else state_score_row_all(st, data, row);
         int n_candidates = 0;
         for (int j = 0; j < st->n_active; j++) {
             const int k = st->active[j];
@@ -62,4 +65,16 @@ int kernel_assign(state_t *st, const data_t *data, rng_t *rng,
         if (status) return status;
     }
     return MS_OK;
+}
+
+/* The sweep on the chain's thread, with a helper scoring half of each
+ * row's slots when the chain has a thread to spare and enough groups
+ * (sweep_pair.h): the same draws either way. */
+int kernel_assign(state_t *st, const data_t *data, rng_t *rng,
+                  workspace_t *ws, const partition_prior_t *prior) {
+    sweep_pair_t *pair =
+        ws->threads > 1 && sweep_pair_applies(st) ? sweep_pair_start(st) : NULL;
+    const int status = assign_sweep(st, data, rng, ws, prior, pair);
+    sweep_pair_stop(pair);
+    return status;
 }

@@ -76,6 +76,11 @@ int parallel_run(chain_t **chains, int n_chains, int niters, int threads,
         iterations_done[c] = 0;
     }
     if (n_chains == 0 || niters == 0) return MS_OK;
+    /* `threads` is the run's total: one worker per chain at most, and the
+     * threads left over shared among the chains for their insides (more
+     * threads than chains: one long chain on many cores). */
+    const int inner = threads > n_chains ? threads / n_chains : 1;
+    for (int c = 0; c < n_chains; c++) chains[c]->inner_threads = inner;
     if (threads > n_chains) threads = n_chains;
     chains_run_t run = {chains, n_chains, niters, chain_status,
                         iterations_done, ms_calloc((size_t)n_chains, 1)};

@@ -29,6 +29,7 @@
 #include <time.h>
 #include "../src/alloc.h"
 #include "../src/block.h"
+#include "../src/data.h"
 #include "../src/kernels_block_hp.h"
 #include "../src/log_gamma.h"
 #include "../src/rng.h"
@@ -1135,6 +1136,80 @@ static void test_group_ops(int kind, rng_t *rng) {
 }
 
 
+/* ---- bb's score_all, bit for bit, over many blocks of slots ------------
+ * score_all scores two blocks of 8 slots per pass (block_bb_score.c); each
+ * slot's sum must be the very chain of adds of score_slot, so that the
+ * sweep's draws do not change: compared with ==, over 37 groups (an odd
+ * number of blocks: the last one alone), rows with missing cells too. */
+
+static void test_bb_score_all_exact(rng_t *rng) {
+    const int n = 300, D = 40, K = 37, capacity = 48;
+    uint8_t *codes = malloc((size_t)n * D);
+    for (int i = 0; i < n; i++)
+        for (int d = 0; d < D; d++) {
+            const double u = rng_unif(rng);
+            codes[(size_t)i * D + d] = u < 0.05 ? CODE_MISSING
+                                       : u < 0.05 + 0.3 * (1 + (i % K) % 3) / 3
+                                           ? CODE_ON
+                                           : CODE_OFF;
+        }
+    long n_on, n_missing;
+    data_count_entries(codes, n, D, &n_on, &n_missing);
+    int *on_start = malloc(sizeof(int) * (n + 1));
+    int *on_feature = malloc(sizeof(int) * (n_on + 1));
+    int *missing_start = malloc(sizeof(int) * (n + 1));
+    int *missing_feature = malloc(sizeof(int) * (n_missing + 1));
+    data_fill_index(codes, n, D, on_start, on_feature, missing_start,
+                    missing_feature);
+    const data_t bb_data = {n, D, codes, on_start, on_feature, missing_start,
+                            missing_feature};
+    int *ids = malloc(sizeof(int) * D), *offsets = malloc(sizeof(int) * (D + 1));
+    double *hp = malloc(sizeof(double) * 2 * D);
+    for (int d = 0; d < D; d++) {
+        ids[d] = d;
+        offsets[d] = 2 * d;
+        hp[2 * d] = 0.3 + 0.1 * (d % 7);
+        hp[2 * d + 1] = 1.7 - 0.1 * (d % 5);
+    }
+    offsets[D] = 2 * D;
+    block_data_t data = {0};
+    data.n = n;
+    data.n_features = D;
+    data.bb = &bb_data;
+    block_t b;
+    fake_t f;
+    int mismatches = 0, compared = 0;
+    if (block_init(&b, BLOCK_BETA_BERNOULLI, &data, ids, offsets, hp,
+                   capacity) != MS_OK) {
+        report("bb", "init for score_all over many slots", 0, "");
+    } else {
+        fake_init(&f, n, capacity);
+        for (int i = 0; i < n; i++) fake_assign(&f, &b, i, i % K);
+        /* Distinct hyperparameters and rebuilt tables: the path of a chain
+         * after a hyperparameter kernel. */
+        b.ops->rebuild(&b, &f.view);
+        double *scores = malloc(sizeof(double) * capacity);
+        for (int row = 0; row < n; row++) {
+            b.ops->score_all(&b, &f.view, row, scores, 0);
+            for (int a = 0; a <= f.view.n_active; a++) {
+                const int k = a < f.view.n_active ? f.active[a] : f.view.ghost;
+                compared++;
+                mismatches += scores[k] != b.ops->score_slot(&b, &f.view, row, k);
+            }
+        }
+        free(scores);
+        fake_free(&f);
+        b.ops->free(&b);
+    }
+    char detail[100];
+    snprintf(detail, sizeof detail, "%d of %d scores differ in any bit",
+             mismatches, compared);
+    report("bb", "score_all == score_slot bit for bit, 37 groups",
+           mismatches == 0 && compared > 0, detail);
+    free(codes), free(on_start), free(on_feature), free(missing_start);
+    free(missing_feature), free(ids), free(offsets), free(hp);
+}
+
 /* ---- bb's predictive ops on a block rebuilt from saved counts (no data,
  * as queries build it) ------------------------------------------------ */
 
@@ -1205,6 +1280,7 @@ int main(int argc, char **argv) {
     }
     test_joint_kernel(&rng);
     test_bb_from_stats(&rng);
+    test_bb_score_all_exact(&rng);
     if (bench) {
         with_outliers = 0;
         printf("\nscore_all, n = 100000, F = 10, 20 groups + ghost "

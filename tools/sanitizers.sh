@@ -81,7 +81,7 @@ run_tsan() {
     TSAN_OPTIONS="suppressions=$WORK/tsan.supp:log_path=$WORK/tsan:halt_on_error=0" \
     MICROSCOPES_SANITIZER=tsan NOT_CRAN=true R_LIBS="$WORK/lib-tsan" \
     "$rhome/bin/exec/R" --vanilla --slave \
-    -e "Sys.unsetenv('LD_PRELOAD'); $(tests_cmd "$WORK/lib-tsan" test-parallel.R test-reliability.R)" \
+    -e "Sys.unsetenv('LD_PRELOAD'); $(tests_cmd "$WORK/lib-tsan" test-parallel.R test-reliability.R test-feature-hp-threads.R)" \
     > "$WORK/tsan-tests.log" 2>&1
   echo "tsan: $(grep '^TESTS:' "$WORK/tsan-tests.log" || echo 'no summary (crashed?)')"
   echo "tsan: $(cat "$WORK"/tsan.* 2>/dev/null | grep -c 'WARNING: ThreadSanitizer') ThreadSanitizer warnings (logs: $WORK/tsan.*)"

@@ -51,3 +51,45 @@ test_that("slice_feature_hp on more threads than features or on a subset of feat
   expect_equal(unname(hps[2, ]), c(1, 1))
   expect_true(all(hps[c(1, 3), ] != 1))
 })
+
+# `threads =` of a runner or a parallel runner counts every thread of a run:
+# one worker per chain, and the rest shared among the chains for their
+# hyperparameter updates once a chain holds enough feature-group pairs
+# (chain.c, FEATURE_HP_PAIRS_PER_THREAD = 4096) and for the scores of each
+# row of the Gibbs sweep once it spans SWEEP_PAIR_MIN_SLOTS = 48 slots
+# (sweep_pair.h): here 150 features x 60 clusters, checked below, so that
+# 2 threads do run inside a chain for both.
+total_threads_chains <- function(threads, chains, Y, defn, seed) {
+  set.seed(seed)
+  kc <- default_kernel_config(defn)
+  runners <- lapply(seq_len(chains), function(j) {
+    runner(defn, Y, initialize_state(defn, Y, assignment = seq_len(nrow(Y))), kc,
+           threads = threads)
+  })
+  if (chains == 1L) run(runners[[1]], 3) else run(parallel_runner(runners, threads = threads), 3)
+  lapply(runners, function(r) {
+    s <- get_latent(r)
+    list(hps = feature_hps(s), assignments = assignments(s), alpha = s$cluster_hp$alpha,
+         groups = chain_trace(r)$n_groups)
+  })
+}
+
+test_that("a run's total threads, shared inside chains, leave the chains unchanged", {
+  set.seed(33)
+  n <- 300
+  D <- 150
+  prototypes <- matrix(rbeta(60 * D, 0.2, 0.2), 60, D)
+  Y <- matrix(runif(n * D) < prototypes[rep(1:60, 5), ], n, D)
+  Y[sample.int(n * D, 400)] <- NA
+  defn <- model_definition(n, rep(list(beta_bernoulli()), D))
+  one <- total_threads_chains(1L, 1L, Y, defn, 7)
+  expect_true(all(D * (one[[1]]$groups + 1) >= 2 * 4096))
+  expect_true(all(one[[1]]$groups >= 48))
+  expect_identical(total_threads_chains(2L, 1L, Y, defn, 7), one)
+  expect_identical(total_threads_chains(3L, 1L, Y, defn, 7), one)
+  two <- total_threads_chains(1L, 2L, Y, defn, 8)
+  expect_identical(total_threads_chains(4L, 2L, Y, defn, 8), two)
+  expect_false(identical(two[[1]]$hps, two[[2]]$hps))
+  expect_error(runner(defn, Y, initialize_state(defn, Y), default_kernel_config(defn),
+                      threads = 0), "threads")
+})

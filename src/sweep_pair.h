@@ -1,0 +1,42 @@
+/* Two threads on one row's scores (issue 15, one chain on many cores).
+ *
+ * At large K the Gibbs sweep spends most of its time scoring each row
+ * against every group; the rows themselves must be visited one after the
+ * other (each move changes the next row's scores). A sweep pair is a
+ * helper thread that, for every row of a sweep, scores the row against the
+ * upper half of the slots while the chain's own thread scores the lower
+ * half; the two meet before the draw. Each slot's score is computed by the
+ * same code either way, so the chain is bit-identical with and without the
+ * pair. For now the pair serves a state of one beta-Bernoulli block (the
+ * binary-image case), the only scores split by slot range.
+ *
+ * The threads hand over through two counters (release / acquire), and the
+ * helper spins while it waits: a handover costs well under a microsecond,
+ * against several microseconds of scoring per row at K ~ 170, which is why
+ * the pair is used only above SWEEP_PAIR_MIN_SLOTS slots. The helper
+ * touches C memory only, never R. */
+#ifndef MICROSCOPES_SWEEP_PAIR_H
+#define MICROSCOPES_SWEEP_PAIR_H
+
+#include "state.h"
+
+/* Below this slot span one thread scores a row faster than two can meet. */
+#define SWEEP_PAIR_MIN_SLOTS 48
+
+typedef struct sweep_pair sweep_pair_t;
+
+/* Whether a pair can serve this state: one bb block, slots enough. */
+int sweep_pair_applies(const state_t *st);
+
+/* Starts the helper thread; NULL when it cannot be made (no memory, no
+ * thread), in which case the caller scores rows alone: the results are the
+ * same. */
+sweep_pair_t *sweep_pair_start(state_t *st);
+
+/* st->scores for `row`, as state_score_row_all() fills them. */
+void sweep_pair_score_row(sweep_pair_t *pair, int row);
+
+/* Stops and joins the helper, frees the pair (NULL is fine). */
+void sweep_pair_stop(sweep_pair_t *pair);
+
+#endif
