@@ -59,7 +59,10 @@ pack_blocks <- function(view, defn, call = caller_call()) {
                   cell_width = vapply(values, ncol, integer(1)))
       },
       dm = new_block(6L, features, ivalues = row_major_cells(values, view$n, integer(1)),
-                     cell_width = vapply(values, ncol, integer(1))))
+                     cell_width = vapply(values, ncol, integer(1))),
+      # 0/1 per cell, NA_integer_ missing (src/block_bbnc.c).
+      bbnc = new_block(7L, features, ivalues = row_major(lapply(values, as.integer), view$n,
+                                                         integer(1))))
     blocks[[length(blocks) + 1L]] <- block
   }
   blocks

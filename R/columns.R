@@ -348,7 +348,7 @@ column_values <- function(column, model, name, j, call) {
   }
   observed <- !is.na(column)
   switch(model$kind,
-    bb = {
+    bb = , bbnc = {
       if (type == "logical") return(column)
       if (type == "factor") {
         if (length(levels) > 2L) {

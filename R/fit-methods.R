@@ -659,7 +659,9 @@ fit_profiles_mixed <- function(fit) {
         do.call(rbind, lapply(seq_len(ncol(post)), function(l) {
           one(sprintf("share(%s)", entries[l]), post[, l])
         }))
-      })
+      },
+      # The cluster's explicit p as held by the point state.
+      bbnc = one("P(1)", st[, "p"]))
   })
   out <- do.call(rbind, rows)
   out$feature <- factor(out$feature, levels = nm)

@@ -3,7 +3,8 @@
 # configurations can be saved and printed.
 
 kernel_kinds <- c(assign = 0L, slice_cluster_hp = 1L, slice_feature_hp = 2L,
-                  grid_feature_hp = 3L, split_merge = 4L, assign_fixed = 5L)
+                  grid_feature_hp = 3L, split_merge = 4L, assign_fixed = 5L,
+                  assign_resample = 6L, theta = 7L)
 
 split_merge_methods <- c(sams = 0L, restricted_gibbs = 1L, sequential_launch = 2L)
 
@@ -144,11 +145,37 @@ check_features <- function(features, call = caller_call()) {
 #'   is the finite mixture's, and a split is only proposed while fewer than
 #'   \eqn{K} groups are in use (a split may only open an empty group).
 #'
+#' * `assign_resample_kernel(m)`: Neal's (2000) algorithm 8, for models
+#'   with non-conjugate features ([beta_bernoulli_nonconj()], whose groups
+#'   keep explicit parameters; datamicroscopes' `assign_resample`). Rows
+#'   in random order; with the row left out, a group of \eqn{n_{-i,c}}
+#'   other rows is offered with the partition prior's weight (the CRP's
+#'   \eqn{n_{-i,c}}) times the row's likelihood given the group's
+#'   parameters, and `m` auxiliary groups whose parameters are drawn from
+#'   the prior, each with the new-group weight over `m`
+#'   (\eqn{\alpha / m}); if the row was alone in its group, that group's
+#'   parameters are the first auxiliary. Conjugate features of the same
+#'   definition score their collapsed predictive (their prior predictive
+#'   for an auxiliary), so collapsed and non-conjugate features may sit in
+#'   one model. In a finite mixture ([fixed_model_definition()]) the
+#'   weights are those of `assign_fixed` (an auxiliary
+#'   \eqn{(K - K_+)\alpha / (K m)}, none when all \eqn{K} labels are in
+#'   use): the same kernel serves both.
+#' * `theta_kernel()`: every group's explicit parameters drawn from their
+#'   conditional given the group's rows (for [beta_bernoulli_nonconj()]
+#'   the exact Gibbs draw \eqn{p_k \sim \mathrm{Beta}(\alpha + h, \beta + t)}).
+#'
 #' `default_kernel_config(defn)` is `assign`, `split_merge`, then
 #' `slice_cluster_hp`, then `slice_feature_hp` over all features
 #' (datamicroscopes' configuration plus the split-merge moves); for a
 #' finite mixture ([fixed_model_definition()]) it starts with
-#' `assign_fixed` instead of `assign`.
+#' `assign_fixed` instead of `assign`. A definition with a
+#' non-conjugate feature gets `assign_resample(m = 10)`, `theta`,
+#' `slice_cluster_hp` and the `slice_feature_hp` kernels, as
+#' datamicroscopes chooses for them, and no split-merge: its acceptance
+#' ratio is that of the collapsed model (DECISIONS.md). The collapsed
+#' `assign_kernel()`, `assign_fixed_kernel()` and `split_merge_kernel()`
+#' refuse such a definition.
 #'
 #' @section Group ids:
 #' Groups live in numbered slots, and a group's id is its slot. New groups
@@ -178,6 +205,8 @@ check_features <- function(features, call = caller_call()) {
 #' @param method How a split is proposed: `"restricted_gibbs"` or `"sams"`.
 #' @param launch_scans For `"restricted_gibbs"`: restricted Gibbs scans
 #'   that move the random launch split before the scan that is the proposal.
+#' @param m Auxiliary groups per row of `assign_resample_kernel()`, a whole
+#'   number from 1 to 1000 (Neal's \eqn{m}; datamicroscopes' default 10).
 #' @param defn A model definition from [model_definition()] or
 #'   [fixed_model_definition()].
 #' @return A `microscopes_kernel`; `default_kernel_config()` returns a
@@ -201,6 +230,14 @@ check_features <- function(features, call = caller_call()) {
 #' default_kernel_config(defn)
 #' grid <- expand.grid(alpha = c(0.5, 1, 2), beta = c(0.5, 1, 2))
 #' kc <- list(assign_kernel(), grid_feature_hp_kernel(grid = grid))
+#'
+#' # Non-conjugate features: algorithm 8 and the theta kernel.
+#' df <- data.frame(a = c(TRUE, TRUE, FALSE, NA, FALSE), b = c(FALSE, TRUE, TRUE, TRUE, FALSE))
+#' defn <- model_definition(df, list(beta_bernoulli_nonconj(), beta_bernoulli()))
+#' default_kernel_config(defn)
+#' r <- runner(defn, dataview(df), initialize_state(defn, dataview(df)),
+#'             list(assign_resample_kernel(m = 5), theta_kernel()))
+#' run(r, 10)
 #' @export
 assign_kernel <- function() {
   new_kernel("assign")
@@ -210,6 +247,24 @@ assign_kernel <- function() {
 #' @export
 assign_fixed_kernel <- function() {
   new_kernel("assign_fixed")
+}
+
+#' @rdname assign_kernel
+#' @export
+assign_resample_kernel <- function(m = 10) {
+  if (!is.numeric(m) || length(m) != 1L || is.na(m) || m < 1 || m > 1000 || m != round(m)) {
+    abort_arg("m", sprintf("must be a single whole number between 1 and 1000 (auxiliary groups), not %s.",
+                           describe_value(m)))
+  }
+  kernel <- new_kernel("assign_resample")
+  kernel$m <- as.integer(m)
+  kernel
+}
+
+#' @rdname assign_kernel
+#' @export
+theta_kernel <- function() {
+  new_kernel("theta")
 }
 
 #' @rdname assign_kernel
@@ -289,9 +344,11 @@ split_merge_kernel <- function(proposals = 50,
 default_kernel_config <- function(defn) {
   check_definition(defn)
   assign <- if (definition_groups(defn) > 0L) assign_fixed_kernel() else assign_kernel()
+  nonconjugate <- defn_is_nonconjugate(defn)
+  if (nonconjugate) assign <- list(assign_resample_kernel(), theta_kernel()) else assign <- list(assign)
   if (!defn_is_mixed(defn)) {
-    return(structure(list(assign, split_merge_kernel(), slice_cluster_hp_kernel(),
-                          slice_feature_hp_kernel()),
+    return(structure(c(assign, list(split_merge_kernel(), slice_cluster_hp_kernel(),
+                            slice_feature_hp_kernel())),
                      class = "microscopes_kernel_config"))
   }
   # Mixed models: beta_bernoulli() features keep their kernel (its prior,
@@ -302,9 +359,10 @@ default_kernel_config <- function(defn) {
   other <- which(defn$models != "beta_bernoulli")
   feature_kernels <- c(if (length(bb) > 0L) list(slice_feature_hp_kernel(features = bb)),
                        list(slice_feature_hp_kernel(features = other, width = 1)))
-  # Split-merge where every block has the group operations it needs.
-  split_merge <- if (blocks_support_split_merge(defn)) list(split_merge_kernel())
-  structure(c(list(assign), split_merge, list(slice_cluster_hp_kernel()), feature_kernels),
+  # Split-merge where every block has the group operations it needs (a
+  # non-conjugate one has not).
+  split_merge <- if (!nonconjugate && blocks_support_split_merge(defn)) list(split_merge_kernel())
+  structure(c(assign, split_merge, list(slice_cluster_hp_kernel()), feature_kernels),
             class = "microscopes_kernel_config")
 }
 
@@ -353,6 +411,9 @@ format_kernel <- function(kernel) {
                                kernel$prior$name, kernel$width),
     grid_feature_hp = sprintf("grid_feature_hp (%s, %d grid points)", features,
                               nrow(kernel$grid)),
+    assign_resample = sprintf("assign_resample (Neal 2000 algorithm 8, m = %d auxiliary groups)",
+                              kernel$m),
+    theta = "theta (Gibbs draws of the groups' explicit parameters)",
     split_merge = sprintf("split_merge (%s, %d proposals per iteration%s)",
                           switch(kernel$method, sams = "SAMS, Dahl 2003",
                                  restricted_gibbs = "restricted Gibbs, Jain and Neal 2004",
@@ -370,6 +431,18 @@ check_kernels_fit_definition <- function(kernel_config, defn, arg = "kernel_conf
   if (inherits(kernel_config, "microscopes_kernel")) kernel_config <- list(kernel_config)
   names <- vapply(kernel_config, function(k) as.character(k$name)[1], character(1))
   finite <- definition_groups(defn) > 0L
+  if (defn_is_nonconjugate(defn)) {
+    collapsed <- intersect(c("assign", "assign_fixed", "split_merge"), names)
+    if (length(collapsed) > 0L) {
+      feature <- which(defn_kinds(defn) %in% nonconjugate_kinds)[1]
+      abort_arg(arg, sprintf(paste(
+        "has %s, which samples the collapsed model, but feature %d is a",
+        "%s() feature with explicit group parameters: use `assign_resample_kernel()`",
+        "and `theta_kernel()` (as `default_kernel_config(defn)` does)%s."),
+        paste0("`", collapsed[1], "_kernel()`"), feature, defn$models[feature],
+        if (collapsed[1] == "split_merge") ", without split-merge" else ""), call = call)
+    }
+  }
   if (finite && "assign" %in% names) {
     abort_arg(arg, paste(
       "has an `assign_kernel()`, which samples a Dirichlet process mixture, but `defn` is",
@@ -415,6 +488,14 @@ check_kernel_config <- function(kernel_config, D, call = caller_call()) {
       # selection probabilities ("pair"), to show the tests catch it.
       spec$test_drop_proposal <- if (is.null(kernel$test_wrong_ratio)) 0L else
         match(kernel$test_wrong_ratio, c("proposal", "pair"), nomatch = 0L)
+    }
+    if (identical(kernel$name, "assign_resample")) {
+      spec$auxiliary <- kernel$m
+      # Tests only (test-model-bbnc.R): auxiliaries weighted alpha, not
+      # alpha / m ("alpha"), or a singleton's own parameters not reused as
+      # the first auxiliary ("no_reuse").
+      spec$test_wrong_auxiliary <- if (is.null(kernel$test_wrong_auxiliary)) 0L else
+        match(kernel$test_wrong_auxiliary, c("alpha", "no_reuse"), nomatch = 0L)
     }
     if (identical(kernel$name, "assign_fixed")) {
       # Tests only (test-fixed.R): a kernel that weights the empty group by

@@ -58,7 +58,7 @@ default_feature_hp <- function(model, column) {
   ls <- column_location_scale(column)
   m <- ls[["location"]]
   switch(model$kind,
-    bb = list(alpha = 1, beta = 1),
+    bb = , bbnc = list(alpha = 1, beta = 1),
     dd = list(alphas = rep(1, model$parameters$k)),
     gp = list(alpha = 1, inv_beta = if (m > 0) m else 1),
     bnb = {

@@ -216,6 +216,41 @@
 #'
 #' @param dim The length of each row's vector (the columns of its matrix
 #'   column), a whole number >= 1.
+#' @section beta_bernoulli_nonconj(): The beta-Bernoulli model of
+#'   `beta_bernoulli()` (binary data, hyperparameters `alpha`, `beta`) with
+#'   each group's probability \eqn{p_k} kept explicit instead of integrated
+#'   out (datamicroscopes' `bbnc`): the test bed of non-conjugate sampling.
+#'   A cell given its group scores \eqn{\log p_k} (a 1) or
+#'   \eqn{\log(1 - p_k)} (a 0), missing cells left out. The group's term of
+#'   the log joint ([score_data()], the chains' trace) is
+#'   \eqn{h \log p_k + t \log(1 - p_k) + \log \mathrm{Beta}(p_k \mid \alpha, \beta)}
+#'   (\eqn{h} ones and \eqn{t} zeros), a density of the data and of
+#'   \eqn{p_k}. The posterior predictive given a group is
+#'   \eqn{P(x = 1) = p_k}, and of a new group the prior mean
+#'   \eqn{\alpha / (\alpha + \beta)}. A state's statistics of such a
+#'   feature ([suffstats()]) are `heads`, `tails`, `p`, `log_p` and
+#'   `log_1mp`: \eqn{p_k} is held as its two logs (a Beta draw with a small
+#'   \eqn{\alpha} lies below the smallest double with high probability),
+#'   saved and restored as held. A state made from an assignment
+#'   ([initialize_state()]) starts each \eqn{p_k} at its posterior mean
+#'   \eqn{(\alpha + h) / (\alpha + \beta + h + t)}.
+#'
+#'   It is sampled by [assign_resample_kernel()] (Neal 2000, algorithm 8)
+#'   and [theta_kernel()] (the exact Gibbs draw
+#'   \eqn{p_k \sim \mathrm{Beta}(\alpha + h, \beta + t)}), which
+#'   [default_kernel_config()] chooses when a definition has such a
+#'   feature; the collapsed [assign_kernel()] and [split_merge_kernel()]
+#'   refuse it. Collapsed models may sit beside it in one definition. A
+#'   definition with a `beta_bernoulli_nonconj()` feature needs a data
+#'   frame view (logical, 0/1 or two-level factor columns).
+#'
+#'   Default prior: the hyperparameter kernel's target is
+#'   \eqn{\sum_k \log \mathrm{Beta}(p_k \mid \alpha, \beta)} over the groups,
+#'   under the default prior of `beta_bernoulli()`,
+#'   \eqn{(\alpha + \beta)^{-5/2}} on the box \eqn{(0.01, 1000)^2}; initial
+#'   values must lie inside the box. The default initial values are
+#'   `alpha = beta = 1`.
+#'
 #' @param k Number of levels (categories), a whole number >= 2. A factor
 #'   column may have fewer levels than `k` (levels never seen), not more.
 #'   For `dirichlet_multinomial()`, the number of counts in each row's
@@ -225,7 +260,7 @@
 #'   `r` defines a distribution).
 #' @return A `microscopes_model` object for [model_definition()]: a plain
 #'   list with `name` (the constructor's name), `kind` (the datamicroscopes
-#'   short name: `"bb"`, `"dd"`, `"gp"`, `"bnb"`, `"nich"`, `"niw"` or `"dm"`), `hp_names`
+#'   short name: `"bb"`, `"dd"`, `"gp"`, `"bnb"`, `"nich"`, `"niw"`, `"dm"` or `"bbnc"`), `hp_names`
 #'   (the names of its hyperparameters) and `parameters` (`k`, `r` or `dim`, fixed
 #'   by the model, not sampled).
 #' @references
@@ -248,6 +283,7 @@
 #' normal_inverse_chisq()
 #' dirichlet_multinomial(3)
 #' normal_inverse_wishart(2)
+#' beta_bernoulli_nonconj()
 #' @name models
 NULL
 
@@ -309,6 +345,12 @@ normal_inverse_wishart <- function(dim) {
   new_model("normal_inverse_wishart", "niw", c("mu0", "lambda", "psi", "nu"), list(dim = dim))
 }
 
+#' @rdname models
+#' @export
+beta_bernoulli_nonconj <- function() {
+  new_model("beta_bernoulli_nonconj", "bbnc", c("alpha", "beta"))
+}
+
 new_model <- function(name, kind, hp_names, parameters = list()) {
   structure(list(name = name, kind = kind, hp_names = hp_names, parameters = parameters),
             class = "microscopes_model")
@@ -319,8 +361,10 @@ new_model <- function(name, kind, hp_names, parameters = list()) {
 # which blocks are scored and packed).
 model_kinds <- c(beta_bernoulli = "bb", dirichlet_discrete = "dd", gamma_poisson = "gp",
                  beta_negative_binomial = "bnb", normal_inverse_chisq = "nich",
-                 normal_inverse_wishart = "niw", dirichlet_multinomial = "dm")
-model_kind_ids <- c(bb = 0L, dd = 1L, gp = 2L, bnb = 3L, nich = 4L, niw = 5L, dm = 6L)
+                 normal_inverse_wishart = "niw", dirichlet_multinomial = "dm",
+                 beta_bernoulli_nonconj = "bbnc")
+model_kind_ids <- c(bb = 0L, dd = 1L, gp = 2L, bnb = 3L, nich = 4L, niw = 5L, dm = 6L,
+                    bbnc = 7L)
 
 # Kinds whose cell is a vector (a matrix column of the data frame; issue
 # 14): the C side packs each feature's cell as cell_width columns.
@@ -367,6 +411,13 @@ hp_list_from_vector <- function(model, v) {
   stats::setNames(out, names(shapes))
 }
 
+# Kinds whose groups keep explicit parameters (sampled by
+# assign_resample_kernel() and theta_kernel(), not by the collapsed kernels).
+nonconjugate_kinds <- "bbnc"
+
+# Does the definition have a feature with explicit group parameters?
+defn_is_nonconjugate <- function(defn) any(defn_kinds(defn) %in% nonconjugate_kinds)
+
 #' @export
 format.microscopes_model <- function(x, ...) {
   p <- x$parameters
@@ -403,7 +454,8 @@ normalise_model <- function(m, i, call = caller_call()) {
     beta_negative_binomial = beta_negative_binomial(p$r),
     normal_inverse_chisq = normal_inverse_chisq(),
     normal_inverse_wishart = normal_inverse_wishart(p$dim),
-    dirichlet_multinomial = dirichlet_multinomial(p$k)),
+    dirichlet_multinomial = dirichlet_multinomial(p$k),
+    beta_bernoulli_nonconj = beta_bernoulli_nonconj()),
     microscopes_error_argument = function(e) {
       abort_arg("models", sprintf("element %d is not a valid %s() model: %s", i, name,
                                   conditionMessage(e)), call = call)
@@ -574,6 +626,7 @@ defn_model <- function(defn, j) {
     normal_inverse_chisq = normal_inverse_chisq(),
     normal_inverse_wishart = normal_inverse_wishart(p$dim),
     dirichlet_multinomial = dirichlet_multinomial(p$k),
+    beta_bernoulli_nonconj = beta_bernoulli_nonconj(),
     stop(sprintf("unknown model \"%s\" in the definition", name)))
 }
 

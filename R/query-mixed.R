@@ -248,7 +248,7 @@ query_mixed_frame <- function(queries, defn, call = caller_call()) {
     if (is.logical(column) && all(is.na(column))) {
       # a column left all NA (R makes it logical): every cell is predicted,
       # returned in the model's natural type
-      type[j] <- switch(model$kind, bb = "logical", dd = , gp = , bnb = "integer", "double")
+      type[j] <- switch(model$kind, bb = , bbnc = "logical", dd = , gp = , bnb = "integer", "double")
       next
     }
     col_levels <- attr(column, "levels")

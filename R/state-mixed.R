@@ -37,8 +37,13 @@ stat_names <- function(model) {
       d <- model$parameters$dim
       c("n", paste0("mean_", seq_len(d)),
         sprintf("scatter_%d_%d", rep(seq_len(d), d), rep(seq_len(d), each = d)))
-    })
+    },
+    bbnc = c("heads", "tails", "p", "log_p", "log_1mp"))
 }
+
+# Statistics that are a group's explicit parameter, not a function of its
+# rows (bbnc's p): not compared with a recount, restored as saved.
+parameter_stat <- function(name) name %in% c("p", "log_p", "log_1mp")
 
 # Statistics that are whole numbers (compared exactly on resume).
 integer_stat <- function(name) name %in% c("heads", "tails", "n", "sum") || startsWith(name, "count_")
@@ -89,7 +94,7 @@ check_one_feature_hp <- function(hp, model, j, call) {
       abort_arg("feature_hps", sprintf("must give feature %d (%s()) a `%s` of size at most %g.",
                                        j, model$name, name, max_hyperparameter), call = call)
     }
-    if (model$kind == "bnb" && any(v <= 0.01 | v >= 1000)) {
+    if (model$kind %in% c("bnb", "bbnc") && any(v <= 0.01 | v >= 1000)) {
       abort_arg("feature_hps", sprintf(paste(
         "must give feature %d (%s()) a `%s` inside (0.01, 1000), the box of its",
         "hyperprior where the slice kernel must start, not %s."),
@@ -216,19 +221,31 @@ check_mixed_stats <- function(saved, recount, call = caller_call()) {
       length(colnames(x)) == ncol(x)
     if (!ok) break
     exact <- vapply(colnames(x), integer_stat, logical(1))
+    held <- vapply(colnames(x), parameter_stat, logical(1))
+    real <- !exact & !held
     # niw's means and scatter entries in the data's units, compared also
     # relative to the largest entry of the group's row (an off-diagonal
     # scatter entry near 0 has no relative scale of its own)
     floor <- if (any(startsWith(colnames(x), "scatter_"))) {
-      1e-10 * apply(abs(y[, !exact, drop = FALSE]), 1, max)
+      1e-10 * apply(abs(y[, real, drop = FALSE]), 1, max)
     } else 0
     ok <- all(x[, exact] == y[, exact]) &&
-      all(abs(x[, !exact] - y[, !exact]) <= 1e-7 * (abs(x[, !exact]) + abs(y[, !exact])) + 1e-9 + floor)
+      all(abs(x[, real] - y[, real]) <= 1e-7 * (abs(x[, real]) + abs(y[, real])) + 1e-9 + floor) &&
+      valid_explicit_p(x[, held, drop = FALSE])
   }
   if (!ok) {
     abort_arg("latent", "does not match `view`: its groups' statistics differ from the data's.",
               call = call)
   }
+}
+
+# bbnc's saved p: log p and log(1 - p) finite, <= 0 and of one p.
+valid_explicit_p <- function(x) {
+  if (ncol(x) == 0L) return(TRUE)
+  lp <- x[, "log_p"]
+  l1 <- x[, "log_1mp"]
+  all(is.finite(lp) & is.finite(l1) & lp <= 0 & l1 <= 0) &&
+    all(abs(exp(lp) + exp(l1) - 1) <= 1e-9)
 }
 
 # Per-feature log marginals of a mixed state from its statistics: bb

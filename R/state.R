@@ -163,14 +163,16 @@ new_state <- function(view, assignment, alpha, hps, models, groups = 0L) {
 # beta_bernoulli() (R/state-mixed.R): `stats` (one matrix of statistics per
 # feature) and `parameters` (each feature's model parameters), feature_hps
 # a list of named lists and heads = tails = NULL; all-bb states keep the
-# fields of version 3. Version 5 (issue 14) adds vector-valued features
-# (dirichlet_multinomial(), normal_inverse_wishart()): their feature_hps
-# entries may be vectors or matrices and their `stats` columns are the
-# kind's (stat_names()), and `latent_cells`, present when a
+# fields of version 3. Version 5 (issue 14) adds the models of that issue:
+# vector-valued features (dirichlet_multinomial(), normal_inverse_wishart()),
+# whose feature_hps entries may be vectors or matrices and whose `stats`
+# columns are the kind's (stat_names()), and beta_bernoulli_nonconj(), whose
+# `stats` hold each group's explicit p (columns p, log_p, log_1mp) besides
+# its counts, restored as saved; and `latent_cells`, present when a
 # normal_inverse_wishart() feature has rows partly NA: one entry per
 # feature, NULL or list(rows = those rows (1-based, increasing), values =
 # their cells as the chain holds them, the missing entries imputed by data
-# augmentation); a state of only older kinds has the fields of version 4.
+# augmentation). A state of only older kinds has the fields of version 4.
 state_format_version <- 5L
 
 # The state's partition prior, for format 3 and for older states (CRP).

@@ -39,12 +39,24 @@ resolve_threads <- function(threads, call = caller_call()) {
     threads <- getOption("microscopes.threads")
     if (is.null(threads)) {
       from_env <- suppressWarnings(as.integer(Sys.getenv("MICROSCOPES_THREADS", "")))
-      threads <- if (!is.na(from_env) && from_env >= 1) from_env else
-        parallel::detectCores(logical = TRUE)
+      threads <- if (!is.na(from_env) && from_env >= 1) from_env else machine_cores()
     }
     threads <- suppressWarnings(as.integer(threads))
     if (length(threads) != 1L || is.na(threads) || threads < 1L) threads <- 1L
   }
   if (nzchar(Sys.getenv("_R_CHECK_LIMIT_CORES_"))) threads <- min(threads, 2L)
   threads
+}
+
+# The machine's cores, counted once per session: parallel::detectCores()
+# runs a shell pipeline on Linux, and run() asks for the threads on every
+# call (a test that runs a chain one iteration at a time spent most of its
+# time starting shells).
+cores_cache <- new.env(parent = emptyenv())
+machine_cores <- function() {
+  if (is.null(cores_cache$cores)) {
+    cores <- suppressWarnings(as.integer(parallel::detectCores(logical = TRUE)))
+    cores_cache$cores <- if (length(cores) == 1L && !is.na(cores) && cores >= 1L) cores else 1L
+  }
+  cores_cache$cores
 }

@@ -126,6 +126,36 @@ share <- share[share > 0]
 cat(sprintf("\nDefault kernels on the mixed data set (%d columns), one iteration: %.2f s\n",
             ncol(mixed), sum(share)))
 print(round(share / sum(share), 3))
+
+# Non-conjugate beta-Bernoulli (issue 14): the bb columns above as
+# beta_bernoulli_nonconj(), one sweep of algorithm 8 at m = 10
+# (assign_resample_kernel()), beside the collapsed bb sweep on the same
+# data and start. Algorithm 8 scores each row against K groups and m
+# auxiliary ones (candidates K + m; the collapsed sweep K + 1) and draws
+# m - [singleton] sets of F Beta variates per row from the prior; ns per
+# row-group-feature score = sweep time / (n x candidates x F). The theta
+# kernel's time per iteration (K x F Beta draws) is shown too.
+sweep_bbnc <- function(m) {
+  df <- frames[["bb"]]
+  view <- dataview(df)
+  defn <- model_definition(n, rep(list(beta_bernoulli_nonconj()), F))
+  state <- initialize_state(defn, view, assignment = start)
+  r <- runner(defn, view, state, list(assign_resample_kernel(m), theta_kernel()))
+  run(r, 1)
+  seconds <- microscopes:::kernel_seconds(r)
+  K <- n_groups(get_latent(r))
+  c(seconds = seconds[["assign_resample"]], theta = seconds[["theta"]],
+    ns = 1e9 * seconds[["assign_resample"]] / (n * (K + m) * F), K = K)
+}
+bbnc <- t(vapply(seq_len(reps), function(rep) sweep_bbnc(10L), numeric(4)))
+cat(sprintf(paste("\nbbnc, algorithm 8 at m = 10 (same data and start as bb): sweep %.2f s,",
+                  "%.2f ns per row-group-feature score, theta kernel %.3f s, K %d\n"),
+            stats::median(bbnc[, "seconds"]), stats::median(bbnc[, "ns"]),
+            stats::median(bbnc[, "theta"]), as.integer(stats::median(bbnc[, "K"]))))
+cat(sprintf("  collapsed bb sweep: %.2f s, %.2f ns per score; algorithm 8 / collapsed: %.2fx the sweep, %.2fx per score\n",
+            stats::median(results[, "bb", "seconds"]), stats::median(results[, "bb", "ns"]),
+            stats::median(bbnc[, "seconds"]) / stats::median(results[, "bb", "seconds"]),
+            stats::median(bbnc[, "ns"]) / stats::median(results[, "bb", "ns"])))
 }
 
 # ---- normal_inverse_wishart(d) (issue 14) ---------------------------------

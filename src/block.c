@@ -21,6 +21,7 @@ static const block_kind_t kinds[N_BLOCK_KINDS] = {
     [BLOCK_NORMAL_INVERSE_CHISQ] = {&block_nich_ops, block_nich_setup},
     [BLOCK_NORMAL_INVERSE_WISHART] = {&block_niw_ops, block_niw_setup},
     [BLOCK_DIRICHLET_MULTINOMIAL] = {&block_dm_ops, block_dm_setup},
+    [BLOCK_BETA_BERNOULLI_NONCONJ] = {&block_bbnc_ops, block_bbnc_setup},
 };
 
 /* Holds a block of an unknown kind so that b->ops->free(b) stays safe;

@@ -214,6 +214,36 @@ typedef struct {
                              const double *cell, double *out);
     void (*sample_conditional)(const block_t *b, int k, int j,
                                const double *cell, rng_t *rng, double *out);
+    /* Appended by issue 14 for non-conjugate kinds (bbnc), whose groups
+     * keep explicit parameters instead of integrating them out; NULL for
+     * every conjugate kind (callers check). For such a kind score_all,
+     * score_slot and score_slot_loo give the likelihood of the row given
+     * the slot's parameters (the same whether the row is counted or not),
+     * an empty slot the prior predictive, and group_log_marginal the log
+     * likelihood of the slot's rows given its parameters plus their log
+     * prior density (the log joint's term). A group whose parameters
+     * were never set (a state built from an assignment alone) scores
+     * collapsed instead. */
+    /* Room for m sets of auxiliary parameters (Neal 2000, algorithm 8).
+     * Allocates (the only new op that may): MS_OK or MS_ERR_NOMEM, then
+     * the room held before stays valid. */
+    int (*reserve_auxiliary)(block_t *b, int m);
+    /* Auxiliary set a (< m reserved) drawn from the prior given the
+     * current hyperparameters. */
+    void (*draw_auxiliary)(block_t *b, int a, rng_t *rng);
+    /* Auxiliary set a takes slot k's parameters (a singleton's own group
+     * is algorithm 8's first auxiliary). */
+    void (*auxiliary_from_slot)(block_t *b, int a, int k);
+    /* scores[a] (= or +=, by `accumulate`) log p(row's cells | auxiliary
+     * set a) for a < m. */
+    void (*score_auxiliary)(block_t *b, int row, int m, double *scores,
+                            int accumulate);
+    /* Slot k takes auxiliary set a's parameters (a row opening a group). */
+    void (*adopt_auxiliary)(block_t *b, int a, int k);
+    /* The theta kernel's step: slot k's parameters drawn from their
+     * conditional given the rows counted in k (exact Gibbs for bbnc). */
+    void (*draw_slot_parameters)(block_t *b, const partition_view_t *p,
+                                 int k, rng_t *rng);
 
     /* Appended by issue 14 (niw rows partly missing, data augmentation).
      * A row whose vector cell has some but not all coordinates missing

@@ -20,6 +20,8 @@ extern const block_ops_t block_niw_ops;
 int block_niw_setup(block_t *b, int capacity);
 extern const block_ops_t block_dm_ops;
 int block_dm_setup(block_t *b, int capacity);
+extern const block_ops_t block_bbnc_ops;
+int block_bbnc_setup(block_t *b, int capacity);
 
 /* Hyperparameters per feature of each kind (dd: its k levels). */
 int block_kind_n_hp(int kind, const block_data_t *data, int j);

@@ -28,12 +28,18 @@ void kernels_free(kernel_t *kernels, int n_kernels) {
 
 static int workspace_init(workspace_t *ws, int n, const kernel_t *kernels,
                           int n_kernels) {
-    int size = n + 1;
-    for (int j = 0; j < n_kernels; j++)
+    int size = n + 1, auxiliary = 0;
+    for (int j = 0; j < n_kernels; j++) {
         if (kernels[j].n_grid > size) size = kernels[j].n_grid;
+        if (kernels[j].n_auxiliary > auxiliary)
+            auxiliary = kernels[j].n_auxiliary;
+    }
+    /* Algorithm 8 offers the groups and its auxiliary ones. */
+    if (n + 1 + auxiliary > size) size = n + 1 + auxiliary;
     ws->size = size;
     ws->order = ms_malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
-    ws->candidates = ms_malloc((size_t)(n + 1) * sizeof(int));
+    ws->candidates = ms_malloc((size_t)size * sizeof(int));
+    ws->aux_scores = ms_malloc((size_t)(auxiliary + 1) * sizeof(double));
     ws->heads_of_feature = ms_malloc((size_t)(n + 1) * sizeof(int));
     ws->tails_of_feature = ms_malloc((size_t)(n + 1) * sizeof(int));
     ws->log_weights = ms_malloc((size_t)size * sizeof(double));
@@ -42,7 +48,7 @@ static int workspace_init(workspace_t *ws, int n, const kernel_t *kernels,
     ws->log_join = ms_malloc((size_t)(n + 1) * sizeof(double));
     if (!ws->order || !ws->candidates || !ws->heads_of_feature ||
         !ws->tails_of_feature || !ws->log_weights || !ws->weights ||
-        !ws->log_int || !ws->log_join)
+        !ws->log_int || !ws->log_join || !ws->aux_scores)
         return MS_ERR_NOMEM;
     for (int c = 0; c <= n; c++) ws->log_int[c] = log((double)c);
     return MS_OK;
@@ -57,6 +63,7 @@ static void workspace_free(workspace_t *ws) {
     free(ws->weights);
     free(ws->log_int);
     free(ws->log_join);
+    free(ws->aux_scores);
     memset(ws, 0, sizeof(*ws));
 }
 
@@ -172,6 +179,12 @@ int chain_iterate(chain_t *chain) {
         switch (kernel->kind) {
         case KERNEL_ASSIGN:
         case KERNEL_ASSIGN_FIXED: {
+            /* The collapsed sweep has no move for explicit parameters
+             * (the R side says so first, naming assign_resample). */
+            if (state_has_nonconjugate(&chain->state)) {
+                status = MS_ERR_UNSUPPORTED;
+                break;
+            }
             chain->ws.threads = chain->inner_threads;
             partition_prior_t prior = chain->partition_prior;
             prior.test_wrong = kernel->test_wrong_prior;
@@ -179,6 +192,13 @@ int chain_iterate(chain_t *chain) {
                                    &chain->ws, &prior);
             break;
         }
+        case KERNEL_ASSIGN_RESAMPLE:
+            status = kernel_assign_resample(&chain->state, kernel, &chain->rng,
+                                            &chain->ws, &chain->partition_prior);
+            break;
+        case KERNEL_THETA:
+            status = kernel_theta(&chain->state, &chain->rng);
+            break;
         case KERNEL_SLICE_CLUSTER_HP:
             status = kernel_slice_cluster_hp(&chain->state, kernel, &chain->rng,
                                              &chain->partition_prior);

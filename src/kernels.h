@@ -18,7 +18,24 @@ enum {
      * kind of its own so that a configuration says which model it is for
      * (datamicroscopes' assign_fixed). */
     KERNEL_ASSIGN_FIXED = 5,
-    N_KERNEL_KINDS = 6
+    /* Non-conjugate features (issue 14): Neal's (2000) algorithm 8 with
+     * auxiliary groups (datamicroscopes' assign_resample), and the Gibbs
+     * update of each group's explicit parameters (theta). */
+    KERNEL_ASSIGN_RESAMPLE = 6,
+    KERNEL_THETA = 7,
+    N_KERNEL_KINDS = 8
+};
+
+/* Bounds on algorithm 8's auxiliary groups per row. */
+#define ASSIGN_RESAMPLE_MAX_AUXILIARY 1000
+
+/* Deliberately wrong variants of algorithm 8, for tests only: each
+ * auxiliary weighted alpha instead of alpha / m, or a singleton's own
+ * parameters not reused as the first auxiliary (all m drawn afresh). */
+enum {
+    RESAMPLE_TEST_EXACT = 0,
+    RESAMPLE_TEST_FULL_ALPHA = 1,
+    RESAMPLE_TEST_NO_REUSE = 2
 };
 
 /* How a split-merge kernel proposes a split (kernels_split_merge.c). */
@@ -63,6 +80,8 @@ typedef struct {
     int launch_scans;       /* split-merge, restricted Gibbs */
     int test_drop_proposal; /* tests only: 1 drops the q terms, 2 the pair's */
     int test_wrong_prior;   /* tests only, assign_fixed: PARTITION_TEST_* */
+    int n_auxiliary;        /* assign_resample: m auxiliary groups */
+    int test_wrong_auxiliary;   /* tests only, assign_resample: RESAMPLE_TEST_* */
     int threads;            /* slice_feature_hp: threads inside the chain
                              * (results do not depend on it); <= 1: one */
 } kernel_t;
@@ -81,7 +100,8 @@ typedef struct {
     double *log_int;        /* log(0), log(1), ..., log(n) */
     int *heads_of_feature, *tails_of_feature;  /* n + 1: one feature's counts */
     double *log_join;       /* n + 1: a finite mixture's log(m + alpha/K) */
-    int size;               /* entries of log_weights and weights */
+    double *aux_scores;     /* the largest n_auxiliary + 1 of the kernels */
+    int size;               /* entries of log_weights, weights, candidates */
     /* Threads the assign kernel may use inside the chain (the chain's
      * inner_threads; <= 1: one). */
     int threads;
@@ -96,6 +116,27 @@ double prior_log_density(const prior_t *prior, double x);
  * not offered when every label is in use. */
 int kernel_assign(state_t *st, const data_t *data, rng_t *rng,
                   workspace_t *ws, const partition_prior_t *prior);
+
+/* The rows 0 .. n - 1 in a uniformly random order (Fisher-Yates). */
+void shuffle_row_order(int *order, int n, rng_t *rng);
+
+/* Whether a state has a block of a non-conjugate kind (explicit group
+ * parameters), which the collapsed kernels cannot sample. */
+int state_has_nonconjugate(const state_t *st);
+
+/* Neal (2000), algorithm 8: every row's group, rows in random order, with
+ * m = kernel->n_auxiliary auxiliary groups whose parameters are drawn from
+ * the prior for the non-conjugate blocks (if the row is alone in its
+ * group, that group's parameters are the first auxiliary); each auxiliary
+ * weighs the partition prior's new-group weight over m. Conjugate blocks
+ * score with their collapsed predictives (the prior predictive for an
+ * auxiliary), so both kinds may sit in one model. */
+int kernel_assign_resample(state_t *st, const kernel_t *kernel, rng_t *rng,
+                           workspace_t *ws, const partition_prior_t *prior);
+
+/* Every group's explicit parameters drawn from their conditional given the
+ * group's rows (bbnc: Beta(alpha + heads, beta + tails), exact Gibbs). */
+int kernel_theta(state_t *st, rng_t *rng);
 
 /* Slice sampling of the concentration alpha (Neal 2003) given the
  * partition, under the CRP or the finite mixture's Dirichlet prior. */

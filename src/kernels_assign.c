@@ -3,7 +3,7 @@
 #include "status.h"
 #include "sweep_pair.h"
 
-static void shuffle(int *order, int n, rng_t *rng) {
+void shuffle_row_order(int *order, int n, rng_t *rng) {
     for (int i = 0; i < n; i++) order[i] = i;
     for (int i = n - 1; i > 0; i--) {
         int j = (int)rng_below(rng, (uint32_t)(i + 1));
@@ -19,7 +19,7 @@ static int assign_sweep(state_t *st, const data_t *data, rng_t *rng,
     partition_weights_t w;
     partition_weights_init(&w, prior, st->alpha, st->n, ws->log_int,
                            ws->log_join);
-    shuffle(ws->order, st->n, rng);
+    shuffle_row_order(ws->order, st->n, rng);
     for (int step = 0; step < st->n; step++) {
         const int row = ws->order[step];
         const int own = st->group_of_row[row];

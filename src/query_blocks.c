@@ -33,6 +33,7 @@ int qb_n_stats(int kind, int n_levels) {
     case BLOCK_DIRICHLET_MULTINOMIAL: return n_levels + 2; /* n, sums, coef */
     case BLOCK_NORMAL_INVERSE_WISHART:  /* n, mean (d), scatter (d x d) */
         return 1 + n_levels + n_levels * n_levels;
+    case BLOCK_BETA_BERNOULLI_NONCONJ: return 5;  /* heads, tails, p, logs */
     default: return 3;  /* gp/bnb n, sum, sum log x! / log C; nich n, mean, m2 */
     }
 }
@@ -61,7 +62,8 @@ static int whole(double v) { return isfinite(v) && v == floor(v); }
 static int check_cell(int kind, int n_levels, double v) {
     if (isnan(v)) return 1;
     switch (kind) {
-    case BLOCK_BETA_BERNOULLI: return v == 0.0 || v == 1.0;
+    case BLOCK_BETA_BERNOULLI:
+    case BLOCK_BETA_BERNOULLI_NONCONJ: return v == 0.0 || v == 1.0;
     case BLOCK_DIRICHLET_DISCRETE: return whole(v) && v >= 0 && v < n_levels;
     case BLOCK_GAMMA_POISSON:
     case BLOCK_BETA_NEGATIVE_BINOMIAL:
@@ -96,6 +98,16 @@ static const char *check_stats(int kind, int n_levels, const double *st,
         if (!whole(a) || !whole(b) || a < 0 || b < 0 || a + b > size)
             return "heads and tails that are not counts within the group's size";
         return NULL;
+    case BLOCK_BETA_BERNOULLI_NONCONJ: {
+        /* Counts, then the explicit p as its two logs (block_bbnc.h). */
+        const double log_p = st[k + 3 * (size_t)K], log_1mp = st[k + 4 * (size_t)K];
+        if (!whole(a) || !whole(b) || a < 0 || b < 0 || a + b > size)
+            return "heads and tails that are not counts within the group's size";
+        if (!(log_p <= 0) || !(log_1mp <= 0) || !isfinite(log_p) ||
+            !isfinite(log_1mp) || fabs(exp(log_p) + exp(log_1mp) - 1.0) > 1e-9)
+            return "a log p and log(1 - p) that do not describe one p";
+        return NULL;
+    }
     case BLOCK_DIRICHLET_DISCRETE: {
         double total = 0;
         for (int l = 0; l < n_levels; l++) {

@@ -63,6 +63,15 @@ static void kernel_validate(SEXP spec, int D, int groups) {
             wrong != PARTITION_TEST_DROP_EMPTY_LABELS)
             Rf_error("`kernel_config`: unknown `test_wrong_prior` %d.", wrong);
     }
+    if (kind == KERNEL_ASSIGN_RESAMPLE) {
+        const int m = list_get_int(spec, "auxiliary", what);
+        if (m < 1 || m > ASSIGN_RESAMPLE_MAX_AUXILIARY)
+            Rf_error("`kernel_config`: `m` (auxiliary groups) must be between "
+                     "1 and %d.", ASSIGN_RESAMPLE_MAX_AUXILIARY);
+        const int wrong = list_get_int(spec, "test_wrong_auxiliary", what);
+        if (wrong < RESAMPLE_TEST_EXACT || wrong > RESAMPLE_TEST_NO_REUSE)
+            Rf_error("`kernel_config`: unknown `test_wrong_auxiliary` %d.", wrong);
+    }
     if (!(list_get_double(spec, "width", what) > 0))
         Rf_error("`kernel_config`: `width` must be > 0.");
     SEXP prior = list_get(spec, "prior");
@@ -125,6 +134,11 @@ static int kernel_build(SEXP spec, kernel_t *kernel) {
         kernel->launch_scans = Rf_asInteger(list_get(spec, "launch_scans"));
         kernel->test_drop_proposal =
             Rf_asInteger(list_get(spec, "test_drop_proposal"));
+    }
+    if (kernel->kind == KERNEL_ASSIGN_RESAMPLE) {
+        kernel->n_auxiliary = Rf_asInteger(list_get(spec, "auxiliary"));
+        kernel->test_wrong_auxiliary =
+            Rf_asInteger(list_get(spec, "test_wrong_auxiliary"));
     }
     if (kernel->kind == KERNEL_ASSIGN_FIXED)
         kernel->test_wrong_prior =

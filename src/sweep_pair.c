@@ -21,7 +21,14 @@ struct sweep_pair {
      * waits for a thread that is not running. A ticket of -1 tells the
      * helper to return. */
     long ticket, claimed, done;
+    /* Rows whose scores the chain's thread waited long for (the helper was
+     * preempted mid-row): past SWEEP_PAIR_MAX_STALLS in a sweep, the
+     * machine is too busy for the pair to pay, and the chain's thread
+     * scores the rest of the sweep alone. */
+    int stalls;
 };
+
+#define SWEEP_PAIR_MAX_STALLS 16
 
 /* Spinning is the point (a handover in well under a microsecond); after a
  * long wait the waiter yields, so that a helper that lost its core (a
@@ -48,16 +55,19 @@ static long wait_for_change(const long *counter, long from) {
     return now;
 }
 
-static void wait_for_value(const long *counter, long value) {
-    int spins = 0;
+/* Returns whether the wait was long (it had to yield). */
+static int wait_for_value(const long *counter, long value) {
+    int spins = 0, stalled = 0;
     while (__atomic_load_n(counter, __ATOMIC_ACQUIRE) != value) {
         if (++spins < SPINS_BEFORE_YIELD) {
             cpu_relax();
         } else {
             spins = 0;
+            stalled = 1;
             sched_yield();
         }
     }
+    return stalled;
 }
 
 static int claim(sweep_pair_t *pair, long ticket) {
@@ -86,9 +96,15 @@ static void *helper_main(void *arg) {
 }
 
 int sweep_pair_applies(const state_t *st) {
-    return st->n_blocks == 1 &&
-           st->blocks[0].ops->kind == BLOCK_BETA_BERNOULLI &&
-           st->slot_span >= SWEEP_PAIR_MIN_SLOTS;
+    if (st->n_blocks != 1 || st->blocks[0].ops->kind != BLOCK_BETA_BERNOULLI ||
+        st->slot_span < SWEEP_PAIR_MIN_SLOTS || st->n < 1)
+        return 0;
+    /* A row's scoring work: a line of a tile per on-feature per block of
+     * slots. */
+    const data_t *data = bb_of(&st->blocks[0])->data;
+    const double on_per_row = (double)data->on_start[st->n] / st->n;
+    const double blocks = (double)st->slot_span / SLOT_BLOCK;
+    return blocks * (on_per_row + 1) >= SWEEP_PAIR_MIN_WORK;
 }
 
 sweep_pair_t *sweep_pair_start(state_t *st) {
@@ -105,6 +121,10 @@ sweep_pair_t *sweep_pair_start(state_t *st) {
 void sweep_pair_score_row(sweep_pair_t *pair, int row) {
     state_t *st = pair->st;
     const partition_view_t p = state_view(st);
+    if (pair->stalls > SWEEP_PAIR_MAX_STALLS) {
+        bb_score_range(&st->blocks[0], &p, row, st->scores, 0, p.slot_span);
+        return;
+    }
     /* Whole blocks of slots on each side, the helper's half at the top. */
     const int blocks = (p.slot_span + SLOT_BLOCK - 1) / SLOT_BLOCK;
     const int split = blocks / 2 * SLOT_BLOCK;
@@ -115,7 +135,7 @@ void sweep_pair_score_row(sweep_pair_t *pair, int row) {
     __atomic_store_n(&pair->ticket, ticket, __ATOMIC_RELEASE);
     bb_score_range(&st->blocks[0], &p, row, st->scores, 0, split);
     if (claim(pair, ticket)) score_upper_half(pair);
-    else wait_for_value(&pair->done, ticket);
+    else pair->stalls += wait_for_value(&pair->done, ticket);
 }
 
 void sweep_pair_stop(sweep_pair_t *pair) {

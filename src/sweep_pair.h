@@ -13,19 +13,25 @@
  * The threads hand over through two counters (release / acquire), and the
  * helper spins while it waits: a handover costs well under a microsecond,
  * against several microseconds of scoring per row at K ~ 170, which is why
- * the pair is used only above SWEEP_PAIR_MIN_SLOTS slots. The helper
- * touches C memory only, never R. */
+ * the pair is used only above SWEEP_PAIR_MIN_SLOTS slots and
+ * SWEEP_PAIR_MIN_WORK. On a machine too busy for the helper to keep its
+ * core, the chain's thread notices (long waits) and scores the rest of the
+ * sweep alone. The helper touches C memory only, never R. */
 #ifndef MICROSCOPES_SWEEP_PAIR_H
 #define MICROSCOPES_SWEEP_PAIR_H
 
 #include "state.h"
 
-/* Below this slot span one thread scores a row faster than two can meet. */
+/* Below this slot span, or below this much work per row (blocks of 8
+ * slots times the row's on-features, the tile lines it reads; ~5 us at
+ * 2 ns a line), one thread scores a row faster than two can meet. */
 #define SWEEP_PAIR_MIN_SLOTS 48
+#define SWEEP_PAIR_MIN_WORK 2048
 
 typedef struct sweep_pair sweep_pair_t;
 
-/* Whether a pair can serve this state: one bb block, slots enough. */
+/* Whether a pair can serve this state: one bb block, slots and work per
+ * row enough. */
 int sweep_pair_applies(const state_t *st);
 
 /* Starts the helper thread; NULL when it cannot be made (no memory, no

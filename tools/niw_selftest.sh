@@ -15,12 +15,7 @@ done
 here=$(cd "$(dirname "$0")" && pwd)
 src="$here/../src"
 out="${TMPDIR:-/tmp}/niw_selftest"
+. "$here/block_sources.sh"
 gcc -std=c99 $flags -Wall -Wextra -D_GNU_SOURCE -o "$out" "$here/niw_selftest.c" \
-  "$src/block.c" "$src/block_util.c" "$src/block_dd.c" "$src/block_gp.c" \
-  "$src/block_bnb.c" "$src/block_nich.c" "$src/block_niw.c" "$src/block_niw_linalg.c" \
-  "$src/block_niw_score.c" "$src/block_niw_predictive.c" "$src/block_niw_hp.c" \
-  "$src/block_niw_check.c" "$src/block_niw_latent.c" "$src/block_dm.c" "$src/kernels_block_hp.c" \
-  "$src/slice.c" "$src/rng.c" "$src/rng_dist.c" "$src/log_gamma.c" \
-  "$src/alloc.c" "$src/block_bb.c" "$src/block_bb_score.c" "$src/block_bb_update.c" \
-  "$src/block_bb_check.c" "$src/block_bb_predictive.c" "$src/data.c" "$src/log_sum.c" "$src/score.c" -lm
+  $(block_sources "$src") -lm
 "$out" $args

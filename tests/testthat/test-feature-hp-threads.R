@@ -56,8 +56,9 @@ test_that("slice_feature_hp on more threads than features or on a subset of feat
 # one worker per chain, and the rest shared among the chains for their
 # hyperparameter updates once a chain holds enough feature-group pairs
 # (chain.c, FEATURE_HP_PAIRS_PER_THREAD = 4096) and for the scores of each
-# row of the Gibbs sweep once it spans SWEEP_PAIR_MIN_SLOTS = 48 slots
-# (sweep_pair.h): here 150 features x 60 clusters, checked below, so that
+# row of the Gibbs sweep once it spans SWEEP_PAIR_MIN_SLOTS = 48 slots and
+# SWEEP_PAIR_MIN_WORK = 2048 (blocks of 8 slots x on-features per row;
+# sweep_pair.h): here 500 features x 90 clusters, checked below, so that
 # 2 threads do run inside a chain for both.
 total_threads_chains <- function(threads, chains, Y, defn, seed) {
   set.seed(seed)
@@ -76,15 +77,17 @@ total_threads_chains <- function(threads, chains, Y, defn, seed) {
 
 test_that("a run's total threads, shared inside chains, leave the chains unchanged", {
   set.seed(33)
-  n <- 300
-  D <- 150
-  prototypes <- matrix(rbeta(60 * D, 0.2, 0.2), 60, D)
-  Y <- matrix(runif(n * D) < prototypes[rep(1:60, 5), ], n, D)
-  Y[sample.int(n * D, 400)] <- NA
+  n <- 360
+  D <- 500
+  prototypes <- matrix(rbeta(90 * D, 0.2, 0.2), 90, D)
+  Y <- matrix(runif(n * D) < prototypes[rep(1:90, 4), ], n, D)
+  Y[sample.int(n * D, 600)] <- NA
   defn <- model_definition(n, rep(list(beta_bernoulli()), D))
   one <- total_threads_chains(1L, 1L, Y, defn, 7)
-  expect_true(all(D * (one[[1]]$groups + 1) >= 2 * 4096))
-  expect_true(all(one[[1]]$groups >= 48))
+  groups <- one[[1]]$groups
+  expect_true(all(D * (groups + 1) >= 2 * 4096))
+  expect_true(all(groups >= 48))
+  expect_true(all((groups + 1) / 8 * (mean(rowSums(Y, na.rm = TRUE)) + 1) >= 2048))
   expect_identical(total_threads_chains(2L, 1L, Y, defn, 7), one)
   expect_identical(total_threads_chains(3L, 1L, Y, defn, 7), one)
   two <- total_threads_chains(1L, 2L, Y, defn, 8)
