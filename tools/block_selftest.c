@@ -29,6 +29,7 @@
 #include <time.h>
 #include "../src/alloc.h"
 #include "../src/block.h"
+#include "fake_partition.h"
 #include "../src/data.h"
 #include "../src/kernels_block_hp.h"
 #include "../src/log_gamma.h"
@@ -43,63 +44,6 @@ static void report(const char *model, const char *what, int ok,
     printf("%-5s %-4s %s%s%s\n", model, ok ? "ok" : "FAIL", what,
            detail[0] ? ": " : "", detail);
     if (!ok) failures++;
-}
-
-/* ---- a fake partition ---------------------------------------------- */
-
-typedef struct {
-    int n, capacity;
-    int *size, *group, *active;
-    partition_view_t view;
-} fake_t;
-
-static void fake_refresh(fake_t *f) {
-    int m = 0, ghost = -1, span = 0;
-    for (int k = 0; k < f->capacity; k++) {
-        if (f->size[k] > 0) {
-            f->active[m++] = k;
-            span = k + 1;
-        } else if (ghost < 0) {
-            ghost = k;
-        }
-    }
-    f->view.n_active = m;
-    f->view.ghost = ghost;
-    f->view.slot_span = ghost + 1 > span ? ghost + 1 : span;
-}
-
-static void fake_init(fake_t *f, int n, int capacity) {
-    f->n = n;
-    f->capacity = capacity;
-    f->size = calloc(capacity, sizeof(int));
-    f->group = malloc(sizeof(int) * n);
-    f->active = malloc(sizeof(int) * capacity);
-    for (int i = 0; i < n; i++) f->group[i] = -1;
-    f->view = (partition_view_t){n, capacity, 0, f->size, f->group,
-                                 f->active, 0, 0};
-    fake_refresh(f);
-}
-
-static void fake_free(fake_t *f) {
-    free(f->size);
-    free(f->group);
-    free(f->active);
-}
-
-static void fake_assign(fake_t *f, block_t *b, int row, int k) {
-    f->size[k]++;
-    f->group[row] = k;
-    b->ops->add_row(b, &f->view, row, k);
-    fake_refresh(f);
-}
-
-static void fake_unassign(fake_t *f, block_t *b, int row) {
-    const int k = f->group[row];
-    f->size[k]--;
-    f->group[row] = -1;
-    b->ops->remove_row(b, &f->view, row, k);
-    if (f->size[k] == 0) b->ops->clear_slot(b, &f->view, k);
-    fake_refresh(f);
 }
 
 /* ---- random data sets per model -------------------------------------- */
