@@ -67,25 +67,7 @@ exact_partition_posterior_dm <- function(columns, models, hps, alpha,
 # recount (microscopes.check_state).
 dm_partition_draws <- function(data, models, hps, kernels, n_chains = 4, n_draws = 1500,
                                alpha = 1) {
-  withr::local_options(microscopes.check_state = TRUE, microscopes.progress = FALSE)
-  view <- dataview(data)
-  defn <- model_definition(nrow(data), models)
-  runners <- lapply(seq_len(n_chains), function(j) {
-    runner(defn, view, initialize_state(defn, view, cluster_hp = list(alpha = alpha),
-                                        feature_hps = hps), kernels)
-  })
-  pr <- parallel_runner(runners, threads = 1)
-  run(pr, 20)
-  keys <- matrix(NA_character_, n_draws, n_chains)
-  for (t in seq_len(n_draws)) {
-    run(pr, 1)
-    keys[t, ] <- vapply(get_latents(pr), function(s) enum_key(assignments(s)), character(1))
-  }
-  keys
+  partition_key_draws(model_definition(nrow(data), models), dataview(data), hps, kernels,
+                      n_chains, n_draws, alpha)
 }
 
-dm_chisq <- function(keys, exact) {
-  observed <- as.numeric(table(factor(keys, levels = exact$key)))
-  stopifnot(sum(observed) == length(keys))
-  enum_chisq(observed, exact$prob, inflation = enum_inflation(keys, exact$key, exact$prob))
-}

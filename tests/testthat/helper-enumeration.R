@@ -392,3 +392,34 @@ enum_finite_alpha_posterior <- function(Y, hps, K, log_prior) {
   }, numeric(1))
   density
 }
+
+# Partition keys (draw x chain) of `n_chains` chains of `defn` on `view`
+# under `kernels`, hyperparameters fixed at `hps` (feature_hps =) and
+# concentration `alpha`: 20 iterations, then one key per iteration, every
+# state audited against a recount (microscopes.check_state). `prepare`
+# may alter each runner before it runs (the tests' deliberately wrong
+# kernels) and returns it.
+partition_key_draws <- function(defn, view, hps, kernels, n_chains = 4, n_draws = 1500,
+                                alpha = 1, prepare = identity) {
+  withr::local_options(microscopes.check_state = TRUE, microscopes.progress = FALSE)
+  runners <- lapply(seq_len(n_chains), function(j) {
+    prepare(runner(defn, view, initialize_state(defn, view, cluster_hp = list(alpha = alpha),
+                                                feature_hps = hps), kernels))
+  })
+  pr <- parallel_runner(runners, threads = 1)
+  run(pr, 20)
+  keys <- matrix(NA_character_, n_draws, n_chains)
+  for (t in seq_len(n_draws)) {
+    run(pr, 1)
+    keys[t, ] <- vapply(get_latents(pr), function(s) enum_key(assignments(s)), character(1))
+  }
+  keys
+}
+
+# Chi-square of partition keys against an enumerated posterior (a data
+# frame with `key` and `prob`), inflated for the draws' autocorrelation.
+keys_chisq <- function(keys, exact) {
+  observed <- as.numeric(table(factor(keys, levels = exact$key)))
+  stopifnot(sum(observed) == length(keys))
+  enum_chisq(observed, exact$prob, inflation = enum_inflation(keys, exact$key, exact$prob))
+}

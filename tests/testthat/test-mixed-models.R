@@ -41,27 +41,8 @@ case_definition <- function(case) model_definition(nrow(case$data), case$models)
 # Partition keys of `n_draws` draws of `n_chains` chains under `kernels`
 # (hyperparameters fixed), audited after every draw.
 mixed_partition_draws <- function(case, kernels, n_chains = 4, n_draws = 1500, alpha = 1) {
-  withr::local_options(microscopes.check_state = TRUE, microscopes.progress = FALSE)
-  view <- dataview(case$data)
-  defn <- case_definition(case)
-  runners <- lapply(seq_len(n_chains), function(j) {
-    runner(defn, view, initialize_state(defn, view, cluster_hp = list(alpha = alpha),
-                                        feature_hps = case$hps), kernels)
-  })
-  pr <- parallel_runner(runners, threads = 1)
-  run(pr, 20)
-  keys <- matrix(NA_character_, n_draws, n_chains)
-  for (t in seq_len(n_draws)) {
-    run(pr, 1)
-    keys[t, ] <- vapply(get_latents(pr), function(s) enum_key(assignments(s)), character(1))
-  }
-  keys
-}
-
-mixed_chisq <- function(keys, exact) {
-  observed <- as.numeric(table(factor(keys, levels = exact$key)))
-  stopifnot(sum(observed) == length(keys))
-  enum_chisq(observed, exact$prob, inflation = enum_inflation(keys, exact$key, exact$prob))
+  partition_key_draws(case_definition(case), dataview(case$data), case$hps, kernels,
+                      n_chains, n_draws, alpha)
 }
 
 test_that("score_data() of mixed states is the closed-form log marginal", {
@@ -135,7 +116,7 @@ test_that("assign (and assign + split-merge) sample the exact partition posterio
     case <- mixed_cases()[[name]]
     exact <- exact_partition_posterior_mixed(case$data, case$models, case$hps, alpha = 1)
     keys <- mixed_partition_draws(case, configs[[config]])
-    test <- mixed_chisq(keys, exact)
+    test <- keys_chisq(keys, exact)
     if (nzchar(Sys.getenv("MICROSCOPES_REPORT"))) {
       message(sprintf("%s / %s: statistic %.1f on %d df, p = %.3g", config, name,
                       test$statistic, test$df, test$p_value))
@@ -147,7 +128,7 @@ test_that("assign (and assign + split-merge) sample the exact partition posterio
     wrong <- lapply(case$hps, function(hp) lapply(hp, function(v) v * 4))
     if (name %in% c("nich", "mixed")) wrong[[length(wrong)]]$mu <- 1.5
     wrong_exact <- exact_partition_posterior_mixed(case$data, case$models, wrong, alpha = 1)
-    wrong_test <- mixed_chisq(keys, wrong_exact)
+    wrong_test <- keys_chisq(keys, wrong_exact)
     if (nzchar(Sys.getenv("MICROSCOPES_REPORT"))) {
       message(sprintf("  wrong hyperparameters: statistic %.1f, p = %.3g", wrong_test$statistic,
                       wrong_test$p_value))

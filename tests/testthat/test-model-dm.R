@@ -127,7 +127,7 @@ test_that("assign and split-merge sample the exact partition posterior of dm and
     case <- dm_cases()[[name]]
     exact <- exact_partition_posterior_dm(case$data, case$models, case$hps, alpha = 1)
     keys <- dm_partition_draws(case$data, case$models, case$hps, dm_configs[[config]])
-    test <- dm_chisq(keys, exact)
+    test <- keys_chisq(keys, exact)
     if (report) {
       message(sprintf("%s / %s: statistic %.1f on %d df, p = %.3g", config, name,
                       test$statistic, test$df, test$p_value))
@@ -139,7 +139,7 @@ test_that("assign and split-merge sample the exact partition posterior of dm and
     # (each row scored under the prior predictive).
     wrong <- case$hps
     wrong[[length(wrong)]]$alphas <- wrong[[length(wrong)]]$alphas * 4
-    wrong_hp <- dm_chisq(keys, exact_partition_posterior_dm(case$data, case$models, wrong, 1))
+    wrong_hp <- keys_chisq(keys, exact_partition_posterior_dm(case$data, case$models, wrong, 1))
     no_update <- function(columns, models, hps, z) {
       d <- length(models)
       other <- if (d > 1) ref_dm_mixed_log_ml(columns[-d], models[-d], hps[-d], z) else 0
@@ -148,7 +148,7 @@ test_that("assign and split-merge sample the exact partition posterior of dm and
         ref_dm_log_marginal(X[i, , drop = FALSE], hps[[d]]$alphas)
       }, numeric(1)))
     }
-    wrong_ml <- dm_chisq(keys, exact_partition_posterior_dm(case$data, case$models, case$hps, 1,
+    wrong_ml <- keys_chisq(keys, exact_partition_posterior_dm(case$data, case$models, case$hps, 1,
                                                             log_ml = no_update))
     if (report) {
       message(sprintf("  wrong alphas: %.1f, p = %.3g; wrong likelihood: %.1f, p = %.3g",

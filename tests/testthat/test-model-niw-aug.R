@@ -156,23 +156,13 @@ aug_partition_posterior <- function(X, hp, alpha) {
 }
 
 aug_partition_draws <- function(X, hp, wrong = FALSE, n_chains = 4, n_draws = 1500) {
-  withr::local_options(microscopes.check_state = TRUE, microscopes.progress = FALSE)
-  view <- dataview(aug_frame(X))
   defn <- model_definition(nrow(X), list(normal_inverse_wishart(ncol(X))))
-  runners <- lapply(seq_len(n_chains), function(j) {
-    r <- runner(defn, view, initialize_state(defn, view, cluster_hp = list(alpha = 1),
-                                             feature_hps = list(hp)), list(assign_kernel()))
+  wrong_latent <- function(r) {
     if (wrong) .Call(microscopes:::C_runner_test_wrong_latent, r$ptr)
     r
-  })
-  pr <- parallel_runner(runners, threads = 1)
-  run(pr, 20)
-  keys <- matrix(NA_character_, n_draws, n_chains)
-  for (t in seq_len(n_draws)) {
-    run(pr, 1)
-    keys[t, ] <- vapply(get_latents(pr), function(s) enum_key(assignments(s)), character(1))
   }
-  keys
+  partition_key_draws(defn, dataview(aug_frame(X)), list(hp), list(assign_kernel()),
+                      n_chains, n_draws, prepare = wrong_latent)
 }
 
 test_that("a partly missing niw row: partition frequencies match the exact posterior (enumeration)", {

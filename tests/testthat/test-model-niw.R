@@ -51,21 +51,8 @@ test_that("score_data() and the default hyperparameters of niw states are the cl
 })
 
 niw_partition_draws <- function(X, hp, kernels, n_chains = 4, n_draws = 1500) {
-  withr::local_options(microscopes.check_state = TRUE, microscopes.progress = FALSE)
-  view <- dataview(niw_frame(X))
   defn <- model_definition(nrow(X), list(normal_inverse_wishart(ncol(X))))
-  runners <- lapply(seq_len(n_chains), function(j) {
-    runner(defn, view, initialize_state(defn, view, cluster_hp = list(alpha = 1),
-                                        feature_hps = list(hp)), kernels)
-  })
-  pr <- parallel_runner(runners, threads = 1)
-  run(pr, 20)
-  keys <- matrix(NA_character_, n_draws, n_chains)
-  for (t in seq_len(n_draws)) {
-    run(pr, 1)
-    keys[t, ] <- vapply(get_latents(pr), function(s) enum_key(assignments(s)), character(1))
-  }
-  keys
+  partition_key_draws(defn, dataview(niw_frame(X)), list(hp), kernels, n_chains, n_draws)
 }
 
 test_that("assign and split-merge sample the exact partition posterior of niw (dim 2, by enumeration)", {
