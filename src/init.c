@@ -34,6 +34,7 @@ SEXP C_query_mixed(SEXP x, SEXP kinds, SEXP n_levels, SEXP parameter,
                    SEXP threads);
 SEXP C_query_ls_loss(SEXP labels, SEXP weights);
 SEXP C_test_fail_alloc(SEXP k);
+SEXP C_test_log_rising_sums(SEXP x, SEXP counts);
 /* r_fit.c: the front end */
 SEXP C_runner_record(SEXP ptr, SEXP iteration, SEXP warmup, SEXP thin,
                      SEXP expected);
@@ -78,6 +79,7 @@ static const R_CallMethodDef call_methods[] = {
     {"query_mixed", (DL_FUNC)&C_query_mixed, 9},
     {"query_ls_loss", (DL_FUNC)&C_query_ls_loss, 2},
     {"test_fail_alloc", (DL_FUNC)&C_test_fail_alloc, 1},
+    {"test_log_rising_sums", (DL_FUNC)&C_test_log_rising_sums, 2},
     {"runner_record", (DL_FUNC)&C_runner_record, 5},
     {"runner_take_draws", (DL_FUNC)&C_runner_take_draws, 1},
     {"runner_drop_recorder", (DL_FUNC)&C_runner_drop_recorder, 1},

@@ -73,6 +73,8 @@ typedef struct {
     int *features;          /* 0-based; owned */
     prior_t prior;
     double width;           /* slice width */
+    int log_scale;          /* slice_feature_hp: bb's a and b sliced as
+                             * log a, log b (scale = "log"); 0: "linear" */
     int n_grid;             /* grid kernel: points (a, b, log prior weight) */
     double *grid_a, *grid_b, *grid_log_weight;  /* owned */
     int n_proposals;        /* split-merge: proposals per iteration */

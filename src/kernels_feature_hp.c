@@ -108,6 +108,89 @@ static void gather_counts(const state_t *st, const bb_block_t *bb, int d,
     for (int l = 0; l < 3; l++) count_list_reset_positions(&lists[l], position[l]);
 }
 
+/* The log-scale kernel's form of the same counts (log_rising_sum_ladder):
+ * each list's distinct counts in increasing order with their
+ * multiplicities. */
+typedef struct {
+    int *counts, *multiplicity;
+    int n;
+} ladder_t;
+
+typedef struct {
+    const prior_t *prior;
+    const ladder_t *moving;   /* heads (slicing log a) or tails (log b) */
+    const ladder_t *totals;
+    double fixed;
+    int moving_b;
+} ladder_target_t;
+
+/* The density of u = log a (or log b): that of a (or b) times the
+ * Jacobian e^u, so `width` is a factor e^width whatever the scale of the
+ * hyperparameter. A feature that is off in every group has a posterior in
+ * b with a tail like b^(-5/2) up to the box's bound: on the linear scale
+ * such features took 69 evaluations per update of b (most of them
+ * stepping out) against 10 for the others (MNIST 2s and 3s at K = 173). */
+static double ladder_log_density(double u, void *context) {
+    const ladder_target_t *t = context;
+    const double x = exp(u);
+    const double a = t->moving_b ? t->fixed : x, b = t->moving_b ? x : t->fixed;
+    const double log_prior = feature_prior(t->prior, a, b);
+    if (!isfinite(log_prior)) return -INFINITY;
+    return log_prior + u +
+           log_rising_sum_ladder(x, t->moving->counts, t->moving->multiplicity,
+                                 t->moving->n) -
+           log_rising_sum_ladder(a + b, t->totals->counts,
+                                 t->totals->multiplicity, t->totals->n);
+}
+
+/* Puts a ladder's distinct counts in increasing order and reads their
+ * multiplicities off `tally` (counts of each value, n + 1 entries), which
+ * it leaves at 0. Counts up to `largest`: walking the tally costs
+ * `largest` steps, sorting n log n; either gives the same ladder. */
+static int compare_ints(const void *x, const void *y) {
+    const int a = *(const int *)x, b = *(const int *)y;
+    return (a > b) - (a < b);
+}
+
+static void ladder_finish(ladder_t *l, int *tally, int largest) {
+    if (largest <= 8 * l->n + 64) {
+        int k = 0;
+        for (int c = 1; c <= largest && k < l->n; c++) {
+            if (tally[c] == 0) continue;
+            l->counts[k] = c;
+            l->multiplicity[k++] = tally[c];
+            tally[c] = 0;
+        }
+    } else {
+        qsort(l->counts, (size_t)l->n, sizeof(int), compare_ints);
+        for (int k = 0; k < l->n; k++) {
+            l->multiplicity[k] = tally[l->counts[k]];
+            tally[l->counts[k]] = 0;
+        }
+    }
+}
+
+static void ladder_add(ladder_t *l, int *tally, int c, int *largest) {
+    if (tally[c]++ == 0) l->counts[l->n++] = c;
+    if (c > *largest) *largest = c;
+}
+
+/* One pass over the active slots, as gather_counts, into three ladders:
+ * heads, tails, heads + tails; `tally` is 0 everywhere before and after. */
+static void gather_ladders(const state_t *st, const bb_block_t *bb, int d,
+                           ladder_t ladders[3], int *tally[3]) {
+    int largest[3] = {0, 0, 0};
+    for (int l = 0; l < 3; l++) ladders[l].n = 0;
+    for (int j = 0; j < st->n_active; j++) {
+        const size_t at = (size_t)st->active[j] * bb->D + d;
+        const int h = bb->heads[at], t = bb->tails[at];
+        if (h > 0) ladder_add(&ladders[0], tally[0], h, &largest[0]);
+        if (t > 0) ladder_add(&ladders[1], tally[1], t, &largest[1]);
+        if (h + t > 0) ladder_add(&ladders[2], tally[2], h + t, &largest[2]);
+    }
+    for (int l = 0; l < 3; l++) ladder_finish(&ladders[l], tally[l], largest[l]);
+}
+
 static void prior_bounds(const prior_t *prior, double *lower, double *upper) {
     if (prior->kind == PRIOR_NONINFORMATIVE_BETA) {
         *lower = prior->lower;
@@ -173,45 +256,95 @@ typedef struct {
     size_t scratch_stride;
 } feature_hp_run_t;
 
-static int update_one_feature(void *ctx, int f, int thread,
-                              parallel_pool_t *pool) {
-    (void)pool;
-    const feature_hp_run_t *run = ctx;
-    state_t *st = run->st;
-    block_t *blk;
-    int d;
-    const int feature = run->kernel->features[f];
-    /* Features of the other blocks are sliced after the bb ones
-     * (slice_other_blocks). */
-    if (!feature_is_bb(st, feature, &blk, &d)) return MS_OK;
-    const bb_block_t *bb = bb_of(blk);
-    /* This thread's scratch: three position maps of n + 1 entries (-1),
-     * then three lists of 3 (n_active + 1) ints. */
+/* This thread's scratch: three maps of n + 1 entries (the linear path's
+ * positions, -1; the log path's tallies, 0), then three lists of
+ * 3 (n_active + 1) ints. */
+static void thread_scratch(const feature_hp_run_t *run, int thread,
+                           int *maps[3], int **lists_at) {
+    const state_t *st = run->st;
     int *scratch = run->scratch + (size_t)thread * run->scratch_stride;
-    const size_t map = (size_t)st->n + 1, slots = (size_t)st->n_active + 1;
-    int *position[3] = {scratch, scratch + map, scratch + 2 * map};
-    int *lists_at = scratch + 3 * map;
+    const size_t map = (size_t)st->n + 1;
+    for (int l = 0; l < 3; l++) maps[l] = scratch + (size_t)l * map;
+    *lists_at = scratch + 3 * map;
+}
+
+/* The kernel of 0.4.0 and before (scale = "linear"): a, then b, sliced
+ * on their own scale; its bits are those of 0.4.0. */
+static int update_linear(const feature_hp_run_t *run, const bb_block_t *bb,
+                         int d, int thread, rng_t *rng, double *a, double *b) {
+    const state_t *st = run->st;
+    const size_t slots = (size_t)st->n_active + 1;
+    int *position[3], *lists_at;
+    thread_scratch(run, thread, position, &lists_at);
     count_list_t lists[3];
     for (int l = 0; l < 3; l++) {
         int *at = lists_at + (size_t)l * 3 * slots;
         lists[l] = (count_list_t){at, at + slots, at + 2 * slots, 0, 0};
     }
     gather_counts(st, bb, d, lists, position);
-    rng_t rng;
-    rng_seed(&rng, rng_derive_seed(run->master, (uint64_t)feature));
     int status = MS_OK;
     feature_target_t target = {&run->kernel->prior, &lists[0], &lists[2],
                                bb->b[d], 0};
-    const double a = slice_sample(bb->a[d], feature_log_density, &target,
-                                  &run->options, &rng, &status);
-    double b = bb->b[d];
+    *a = slice_sample(bb->a[d], feature_log_density, &target, &run->options,
+                      rng, &status);
+    *b = bb->b[d];
     if (status == MS_OK) {
         target.moving = &lists[1];
-        target.fixed = a;
+        target.fixed = *a;
         target.moving_b = 1;
-        b = slice_sample(b, feature_log_density, &target, &run->options, &rng,
-                         &status);
+        *b = slice_sample(*b, feature_log_density, &target, &run->options, rng,
+                          &status);
     }
+    return status;
+}
+
+/* scale = "log": log a, then log b, over the ladders of the counts. */
+static int update_log_scale(const feature_hp_run_t *run, const bb_block_t *bb,
+                            int d, int thread, rng_t *rng, double *a,
+                            double *b) {
+    const state_t *st = run->st;
+    const size_t slots = (size_t)st->n_active + 1;
+    int *tally[3], *lists_at;
+    thread_scratch(run, thread, tally, &lists_at);
+    ladder_t ladders[3];
+    for (int l = 0; l < 3; l++) {
+        int *at = lists_at + (size_t)l * 2 * slots;
+        ladders[l] = (ladder_t){at, at + slots, 0};
+    }
+    gather_ladders(st, bb, d, ladders, tally);
+    int status = MS_OK;
+    ladder_target_t target = {&run->kernel->prior, &ladders[0], &ladders[2],
+                              bb->b[d], 0};
+    *a = exp(slice_sample(log(bb->a[d]), ladder_log_density, &target,
+                          &run->options, rng, &status));
+    *b = bb->b[d];
+    if (status == MS_OK) {
+        target.moving = &ladders[1];
+        target.fixed = *a;
+        target.moving_b = 1;
+        *b = exp(slice_sample(log(*b), ladder_log_density, &target,
+                              &run->options, rng, &status));
+    }
+    return status;
+}
+
+static int update_one_feature(void *ctx, int f, int thread,
+                              parallel_pool_t *pool) {
+    (void)pool;
+    const feature_hp_run_t *run = ctx;
+    block_t *blk;
+    int d;
+    const int feature = run->kernel->features[f];
+    /* Features of the other blocks are sliced after the bb ones
+     * (slice_other_blocks). */
+    if (!feature_is_bb(run->st, feature, &blk, &d)) return MS_OK;
+    rng_t rng;
+    rng_seed(&rng, rng_derive_seed(run->master, (uint64_t)feature));
+    double a, b;
+    const int status =
+        run->kernel->log_scale
+            ? update_log_scale(run, bb_of(blk), d, thread, &rng, &a, &b)
+            : update_linear(run, bb_of(blk), d, thread, &rng, &a, &b);
     set_bb_hp(blk, d, a, b);
     return status;
 }
@@ -222,18 +355,23 @@ int kernel_slice_feature_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
     feature_hp_run_t run = {st, kernel, {kernel->width, FEATURE_HP_MAX_STEPS, 0, 0},
                             rng_next(rng), NULL, 0};
     prior_bounds(&kernel->prior, &run.options.lower, &run.options.upper);
+    if (kernel->log_scale) {
+        run.options.lower = log(run.options.lower);   /* log 0 = -inf */
+        run.options.upper = log(run.options.upper);
+    }
     int threads = kernel->threads > 1 ? kernel->threads : 1;
     if (threads > kernel->n_features) threads = kernel->n_features;
     if (threads < 1) threads = 1;
     const size_t map = (size_t)st->n + 1, slots = (size_t)st->n_active + 1;
     run.scratch_stride = 3 * map + 9 * slots;
     /* A few n ints per thread, allocated before any hyperparameter
-     * changes; the position maps start at -1. */
+     * changes; the position maps start at -1, the tallies at 0. */
     int *owned = ms_malloc(run.scratch_stride * (size_t)threads * sizeof(int));
     if (owned == NULL) return MS_ERR_NOMEM;
     for (int t = 0; t < threads; t++)
         for (size_t i = 0; i < 3 * map; i++)
-            owned[(size_t)t * run.scratch_stride + i] = -1;
+            owned[(size_t)t * run.scratch_stride + i] =
+                kernel->log_scale ? 0 : -1;
     run.scratch = owned;
     int status = parallel_for(kernel->n_features, threads, update_one_feature,
                               &run, NULL, NULL);

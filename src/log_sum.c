@@ -82,3 +82,39 @@ double log_rising_sum_grouped(double x, const int *small, int n_small,
     }
     return total + (sum_large - n_terms * log_gamma(x));
 }
+
+/* The product of (x + from) ... (x + to - 1), to - from <= GAP_MAX
+ * factors, logged; a product that left the normal range (x huge or
+ * denormal) is redone as a sum of logs. */
+static double log_rung(double x, int from, int to) {
+    double product = 1.0;
+    for (int j = from; j < to; j++) product *= x + (double)j;
+    if (product < 0x1p1000 && product > 0x1p-1000) return log(product);
+    double logs = 0.0;
+    for (int j = from; j < to; j++) logs += log(x + (double)j);
+    return logs;
+}
+
+double log_rising_sum_ladder(double x, const int *counts,
+                             const int *multiplicity, int n) {
+    double total = 0.0;
+    double rising = 0.0;   /* log Gamma(x + reached) - log Gamma(x) */
+    double log_gamma_x = 0.0;
+    int reached = 0, have_log_gamma_x = 0;
+    for (int k = 0; k < n; k++) {
+        const int c = counts[k];
+        if (c - reached <= LOG_RISING_GAP_MAX) {
+            rising += log_rung(x, reached, c);
+        } else {
+            /* c > GAP_MAX >= 10, so x + c is in the series' range. */
+            if (!have_log_gamma_x) {
+                log_gamma_x = log_gamma(x);
+                have_log_gamma_x = 1;
+            }
+            rising = log_gamma_stirling(x + (double)c) - log_gamma_x;
+        }
+        reached = c;
+        total += multiplicity[k] == 1 ? rising : multiplicity[k] * rising;
+    }
+    return total;
+}

@@ -116,6 +116,10 @@ static int kernel_build(SEXP spec, kernel_t *kernel) {
     /* Internal (bench/large_k.R): threads inside the chain; absent = 1. */
     SEXP threads = list_get(spec, "threads");
     kernel->threads = Rf_isNull(threads) ? 1 : Rf_asInteger(threads);
+    /* Absent (a kernel made before 0.5.0, read back from a file): the
+     * linear scale, so that it runs the chain it ran then. */
+    SEXP log_scale = list_get(spec, "log_scale");
+    kernel->log_scale = Rf_isNull(log_scale) ? 0 : Rf_asLogical(log_scale) == TRUE;
     SEXP prior = list_get(spec, "prior");
     kernel->prior.kind = Rf_asInteger(list_get(prior, "kind"));
     kernel->prior.shape = Rf_asReal(list_get(prior, "shape"));

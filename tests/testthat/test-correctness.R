@@ -267,15 +267,19 @@ test_that("slice_feature_hp with a Gamma(2, 2) prior samples the exact (a, b) po
   }
   exact <- enum_hp_posterior(Y, alpha, NULL, 1:3, grid, log_prior)
 
-  kc <- list(assign_kernel(), slice_feature_hp_kernel(prior = prior_gamma(2, 2)))
-  draws <- collect_draws(Y, kc, alpha, NULL, n_chains = 10, n_draws = 1000, thin = 2)
+  # Both scales: log a, log b (the default since 0.5.0) and a, b (the
+  # kernel of 0.4.0, scale = "linear"), each at its default width.
+  for (scale in c("log", "linear")) {
+    kc <- list(assign_kernel(), slice_feature_hp_kernel(prior = prior_gamma(2, 2), scale = scale))
+    draws <- collect_draws(Y, kc, alpha, NULL, n_chains = 10, n_draws = 1000, thin = 2)
 
-  expect_hp_posterior(draws, exact, grid, features = 1:3, z_limit = 4.5)
+    expect_hp_posterior(draws, exact, grid, features = 1:3, z_limit = 4.5)
 
-  # Power: a sampler that ignored the data (drew from the prior) would give
-  # E[log a] = digamma(2) - log(2) for feature 1; the draws reject it.
-  a1 <- draws$hps[, , 1, 1]
-  expect_gt(abs(mean(log(a1)) - (digamma(2) - log(2))) / enum_mcse(log(a1)), 15)
+    # Power: a sampler that ignored the data (drew from the prior) would give
+    # E[log a] = digamma(2) - log(2) for feature 1; the draws reject it.
+    a1 <- draws$hps[, , 1, 1]
+    expect_gt(abs(mean(log(a1)) - (digamma(2) - log(2))) / enum_mcse(log(a1)), 15)
+  }
 })
 
 test_that("slice_feature_hp with the bounded noninformative prior samples the exact posterior", {
@@ -295,25 +299,32 @@ test_that("slice_feature_hp with the bounded noninformative prior samples the ex
   log_prior <- function(a, b) -2.5 * log(a + b)
   exact <- enum_hp_posterior(Y, alpha, NULL, 1:3, grid, log_prior)
 
-  kc <- list(assign_kernel(),
-             slice_feature_hp_kernel(prior = prior_noninformative_beta(0.01, 1000), width = 5))
-  draws <- collect_draws(Y, kc, alpha, NULL, n_chains = 10, n_draws = 1000, thin = 2)
-
-  expect_true(all(draws$hps > 0.01 & draws$hps < 1000))
-  # The tail of this posterior is visited in rare, long excursions, which
-  # makes the standard errors of summaries of the draws optimistic: over
-  # seeds 404-410 the z-scores of a correct kernel reached 5 in either
-  # direction, about twice what their nominal scale allows. The limit is
-  # therefore 9; a kernel with the wrong box still lands near z = 35.
-  expect_hp_posterior(draws, exact, grid, features = 1:3, z_limit = 9)
-
-  # Power: the exact posterior of the same prior on a box with lower bound
-  # 0.001 instead of 0.01 (a kernel that got the box wrong) is rejected.
+  # The log scale (the default) reaches the tail in a few steps at its
+  # default width 1 (a factor e per step); the linear scale is run with
+  # width 5 as before.
   grid_wrong <- enum_log_grid(0.001, 1000, 120)
   wrong <- enum_hp_posterior(Y, alpha, NULL, 1:3, grid_wrong, log_prior)
-  a1 <- draws$hps[, , 1, 1]
-  wrong_mean_log <- enum_hp_mean(grid_wrong$a, wrong$feature[["1"]], log)
-  expect_gt(abs(mean(log(a1)) - wrong_mean_log) / enum_mcse(log(a1)), 15)
+  for (scale in c("log", "linear")) {
+    kc <- list(assign_kernel(),
+               slice_feature_hp_kernel(prior = prior_noninformative_beta(0.01, 1000), scale = scale,
+                                       width = if (scale == "log") 1 else 5))
+    draws <- collect_draws(Y, kc, alpha, NULL, n_chains = 10, n_draws = 1000, thin = 2)
+
+    expect_true(all(draws$hps > 0.01 & draws$hps < 1000))
+    # The tail of this posterior is visited in rare, long excursions, which
+    # makes the standard errors of summaries of the draws optimistic: over
+    # seeds 404-410 the z-scores of a correct linear-scale kernel reached 5
+    # in either direction, about twice what their nominal scale allows. The
+    # limit is therefore 9; a kernel with the wrong box still lands near
+    # z = 35.
+    expect_hp_posterior(draws, exact, grid, features = 1:3, z_limit = 9)
+
+    # Power: the exact posterior of the same prior on a box with lower bound
+    # 0.001 instead of 0.01 (a kernel that got the box wrong) is rejected.
+    a1 <- draws$hps[, , 1, 1]
+    wrong_mean_log <- enum_hp_mean(grid_wrong$a, wrong$feature[["1"]], log)
+    expect_gt(abs(mean(log(a1)) - wrong_mean_log) / enum_mcse(log(a1)), 15)
+  }
 })
 
 test_that("grid_feature_hp samples the exact posterior over grid points", {

@@ -2,8 +2,8 @@
 # chain (issue 15); each feature draws from its own stream derived from the
 # chain's, so the chain does not depend on the thread count. `threads` is
 # an internal element of the kernel (bench/large_k.R sets it).
-feature_hp_chain <- function(threads, Y, defn, seed, start = NULL) {
-  k <- slice_feature_hp_kernel()
+feature_hp_chain <- function(threads, Y, defn, seed, start = NULL, scale = "log") {
+  k <- slice_feature_hp_kernel(scale = scale)
   k$threads <- threads
   kc <- structure(list(assign_kernel(), k, slice_cluster_hp_kernel()),
                   class = "microscopes_kernel_config")
@@ -26,6 +26,8 @@ test_that("slice_feature_hp chains do not depend on the threads inside the chain
     one <- feature_hp_chain(1L, Y, defn, 5, start)
     expect_identical(feature_hp_chain(2L, Y, defn, 5, start), one)
     expect_identical(feature_hp_chain(4L, Y, defn, 5, start), one)
+    linear <- feature_hp_chain(1L, Y, defn, 5, start, scale = "linear")
+    expect_identical(feature_hp_chain(2L, Y, defn, 5, start, scale = "linear"), linear)
     # The hyperparameters moved (the kernel ran), and differ by seed.
     expect_false(all(one$hps == 1))
     expect_false(identical(feature_hp_chain(1L, Y, defn, 6, start)$hps, one$hps))
