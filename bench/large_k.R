@@ -12,7 +12,11 @@
 # the same chain) and runs BENCH_ITERS iterations (default 3) on one
 # thread, for each configuration:
 #   gibbs_hp: assign, slice_cluster_hp, slice_feature_hp;
-#   default:  default_kernel_config() (adds split-merge).
+#   default:  default_kernel_config() (adds split-merge);
+#   linear_hp: gibbs_hp with the linear-scale feature kernel, the kernel of
+#             0.4.0 and before (`scale = "linear"` where the build has it,
+#             the default where it has not), so the same chain on every
+#             build: the log joints must agree.
 # Reported per chain-iteration: process CPU seconds (user + system) during
 # run(), each kernel's wall seconds (kernel_seconds()) and share, and
 # nanoseconds per row-group pair (CPU / (n K)). BENCH_THREADS (default 1)
@@ -38,8 +42,12 @@ if (child) {
   source(file.path(script_dir(), "large_k_state.R"))
   mnist <- large_k_mnist()
   s <- large_k_state(mnist, target_K = target_K, verbose = FALSE)
+  has_scale <- "scale" %in% names(formals(microscopes::slice_feature_hp_kernel))
+  linear <- gibbs_hp_config()
+  if (has_scale) linear[[3]] <- microscopes::slice_feature_hp_kernel(scale = "linear")
   configs <- list(gibbs_hp = gibbs_hp_config(),
-                  default = microscopes::default_kernel_config(mnist$defn))
+                  default = microscopes::default_kernel_config(mnist$defn),
+                  linear_hp = linear)
   # Threads inside the chain: runner(threads = ) where the build has it
   # (a run's total threads, issue 15); before, the internal `threads`
   # element of the slice_feature_hp kernel (older builds ignore it).
