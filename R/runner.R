@@ -355,6 +355,11 @@ check_distinct_streams <- function(streams, arg, call = caller_call()) {
   }
 }
 
+# A saved group id is a slot + 1, and with n rows at most n groups, the
+# ghost and split-merge's two work slots are in use at once: ids reach
+# n + label_slack (LABEL_SLACK in src/r_runner.c).
+label_slack <- 3L
+
 # What a hand-edited state can get wrong and the C code would only report
 # in its own terms.
 check_state_structure <- function(latent, call = caller_call()) {
@@ -363,10 +368,13 @@ check_state_structure <- function(latent, call = caller_call()) {
   if (is.double(a) && length(a) == latent$n && !anyNA(a) && all(is.finite(a)) && all(a == round(a))) {
     a <- as.integer(a)
   }
-  if (!is.integer(a) || length(a) != latent$n || anyNA(a) || any(a < 1L | a > latent$n)) {
+  # Group ids are slots + 1: at most n + 3 (src/r_runner.c, LABEL_SLACK),
+  # above n after a start with every row alone.
+  if (!is.integer(a) || length(a) != latent$n || anyNA(a) ||
+      any(a < 1L | a > latent$n + label_slack)) {
     abort_arg("latent", sprintf(
       "is not a valid state: its assignments must be %d group labels between 1 and %d.",
-      latent$n, latent$n), call = call)
+      latent$n, latent$n + label_slack), call = call)
   }
   hps <- latent$feature_hps
   if (!is.matrix(hps) || !is.double(hps) || !identical(dim(hps), c(latent$D, 2L)) ||
@@ -489,10 +497,11 @@ check_mixed_state_structure <- function(latent, call = caller_call()) {
     a <- as.integer(a)
   }
   # Group ids are slots + 1: at most n + 3 (src/r_runner.c, LABEL_SLACK).
-  if (!is.integer(a) || length(a) != latent$n || anyNA(a) || any(a < 1L | a > latent$n + 3L)) {
+  if (!is.integer(a) || length(a) != latent$n || anyNA(a) ||
+      any(a < 1L | a > latent$n + label_slack)) {
     abort_arg("latent", sprintf(
       "is not a valid state: its assignments must be %d group labels between 1 and %d.",
-      latent$n, latent$n + 3L), call = call)
+      latent$n, latent$n + label_slack), call = call)
   }
   if (!identical(sort(unique(a)), as.integer(sort(latent$groups)))) {
     abort_arg("latent", "is not a valid state: its `groups` are not the labels of its assignments.",

@@ -267,6 +267,15 @@ typedef struct {
     void (*get_latent)(const block_t *b, int j, int *rows, double *cells);
     void (*set_latent)(block_t *b, int j, const double *cells);
     int (*resample_latent)(block_t *b, const partition_view_t *p, rng_t *rng);
+
+    /* Appended by issue 15. Counts rows[0 .. m) into slot k, whose size
+     * p->size[k] already includes all of them, leaving the statistics and
+     * tables that m add_row calls in that order would leave, bit for bit,
+     * at a cost below m moves (bb: integer counts, then the slot's tables
+     * once). Split-merge's random launch and an accepted merge count many
+     * rows into one slot. NULL: the caller moves the rows one by one. */
+    void (*add_rows)(block_t *b, const partition_view_t *p, const int *rows,
+                     int m, int k);
 } block_ops_t;
 
 struct block {

@@ -161,7 +161,7 @@ void bb_slot_build_denominators(bb_block_t *bb, int k) {
 }
 
 /* Recomputes the tables of one slot from its counts. */
-static void slot_rebuild(bb_block_t *bb, const partition_view_t *p, int k) {
+void bb_slot_rebuild(bb_block_t *bb, const partition_view_t *p, int k) {
     const int D = bb->D;
     const size_t off = (size_t)k * D;
     double *delta = bb_slot_delta(bb, k);
@@ -281,8 +281,8 @@ void bb_rebuild_tables(bb_block_t *bb, const partition_view_t *p) {
     }
     /* Every slot in use: the active ones, the ghost and work slots, which
      * lie below slot_span (the partition's in_use is not in the view). */
-    for (int j = 0; j < p->n_active; j++) slot_rebuild(bb, p, p->active[j]);
-    if (p->ghost >= 0) slot_rebuild(bb, p, p->ghost);
+    for (int j = 0; j < p->n_active; j++) bb_slot_rebuild(bb, p, p->active[j]);
+    if (p->ghost >= 0) bb_slot_rebuild(bb, p, p->ghost);
 }
 
 static int bb_rebuild(block_t *blk, const partition_view_t *p) {
@@ -402,4 +402,5 @@ const block_ops_t block_bb_ops = {
     .sample_predictive = bb_sample_predictive,
     .hp_scale = bb_hp_scale,
     .set_stats = bb_set_stats,
+    .add_rows = bb_add_rows,
 };

@@ -127,6 +127,8 @@ void bb_slot_set_base(bb_block_t *bb, const partition_view_t *p, int k,
                       double sum_bt, double sum_btm);
 void bb_slot_build_denominators(bb_block_t *bb, int k);
 void bb_slot_make_empty(bb_block_t *bb, const partition_view_t *p, int k);
+/* Recomputes the tables of slot k from its counts (block_bb.c). */
+void bb_slot_rebuild(bb_block_t *bb, const partition_view_t *p, int k);
 /* Moves row into (step +1) or out of (step -1) slot k, whose size and
  * missing count already include the move (block_bb_update.c). */
 void bb_slot_update(bb_block_t *bb, const partition_view_t *p, int row,
@@ -137,6 +139,8 @@ double bb_missing_terms(const bb_block_t *bb, const partition_view_t *p,
 /* Operations of block_bb_update.c, block_bb_score.c, block_bb_check.c. */
 void bb_add_row(block_t *blk, const partition_view_t *p, int row, int k);
 void bb_remove_row(block_t *blk, const partition_view_t *p, int row, int k);
+void bb_add_rows(block_t *blk, const partition_view_t *p, const int *rows,
+                 int m, int k);
 /* bb_score_all's scores (accumulate = 0) of the slots in [k_begin, k_end)
  * only, k_begin a multiple of SLOT_BLOCK (whole blocks are written, up to
  * the end of the block holding k_end - 1): two threads split a row's slots

@@ -214,3 +214,38 @@ void bb_remove_row(block_t *blk, const partition_view_t *p, int row, int k) {
     bb->missing[k] -= row_missing(bb->data, row);
     bb_slot_update(bb, p, row, k, -1);
 }
+
+/* Below this many rows a bulk count saves nothing: rebuilding a slot takes
+ * 4 D logs, moving a row D. */
+#define BULK_MIN_ROWS 8
+
+/* Counts rows into slot k at once (block.h add_rows). Every table entry of
+ * a slot is log_shift of its counts, and its base is a sum over features
+ * in feature order, however the counts got there (the denominators of a
+ * slot with missing entries too: bb_slot_build_denominators, then each
+ * move's log_shift of the new count), so integer counts followed by one
+ * rebuild leave the bits of m row moves. With shared tables a move costs
+ * look-ups, not logs, and the rows are moved one by one; each move then
+ * recomputes the base whole, so the last one, made at the final size,
+ * leaves the base m moves at their own sizes would. */
+void bb_add_rows(block_t *blk, const partition_view_t *p, const int *rows,
+                 int m, int k) {
+    bb_block_t *bb = bb_of(blk);
+    if (m < BULK_MIN_ROWS || bb->n_shared > 0) {
+        for (int r = 0; r < m; r++) bb_add_row(blk, p, rows[r], k);
+        return;
+    }
+    const int D = bb->D;
+    const data_t *data = bb->data;
+    int *restrict heads = bb->heads + (size_t)k * D;
+    int *restrict tails = bb->tails + (size_t)k * D;
+    for (int r = 0; r < m; r++) {
+        const uint8_t *restrict codes = data->codes + (size_t)rows[r] * D;
+        for (int d = 0; d < D; d++) {
+            heads[d] += codes[d] == CODE_ON;
+            tails[d] += codes[d] == CODE_OFF;
+        }
+        bb->missing[k] += row_missing(data, rows[r]);
+    }
+    bb_slot_rebuild(bb, p, k);
+}

@@ -56,6 +56,7 @@ typedef struct {
     int *rows;              /* n: rows of the groups in play */
     char *side;             /* n: 0 = with i, 1 = with j */
     char *launch;           /* n: restricted Gibbs, the current side */
+    int *launch_rows;       /* n: a random launch's rows, side by side */
 } split_merge_t;
 
 /* log(exp(x) + exp(y)). */
@@ -151,11 +152,19 @@ static double allocate_restricted_gibbs(split_merge_t *sm, int m, int slot_i,
     if (sequential_launch) {
         allocate_sequentially(sm, m, slot_i, slot_j, sm->launch, 0);
     } else {
+        /* The sides are drawn first and each slot's rows counted in at
+         * once, in the order of rows[] (state_slot_add_rows: the bits of
+         * moving them one by one, for a fraction of the logs). */
+        int n_i = 0;
         for (int t = 0; t < m; t++) {
             sm->launch[t] = (char)rng_below(sm->rng, 2);
-            state_slot_move_row(sm->st, sm->data, sm->rows[t],
-                                sm->launch[t] ? slot_j : slot_i, +1);
+            if (!sm->launch[t]) sm->launch_rows[n_i++] = sm->rows[t];
         }
+        for (int t = 0, at = n_i; t < m; t++)
+            if (sm->launch[t]) sm->launch_rows[at++] = sm->rows[t];
+        state_slot_add_rows(sm->st, sm->data, sm->launch_rows, n_i, slot_i);
+        state_slot_add_rows(sm->st, sm->data, sm->launch_rows + n_i, m - n_i,
+                            slot_j);
     }
     for (int scan = 0; scan < sm->kernel->launch_scans; scan++)
         restricted_scan(sm, m, slot_i, slot_j, NULL);
@@ -310,8 +319,10 @@ int kernel_split_merge(state_t *st, const data_t *data, const kernel_t *kernel,
             return MS_ERR_UNSUPPORTED;
     const size_t n = (size_t)(st->n > 0 ? st->n : 1);
     split_merge_t sm = {st, data, kernel, rng, prior, ws->log_int,
-                        ms_malloc(n * sizeof(int)), ms_malloc(n), ms_malloc(n)};
-    int status = sm.rows && sm.side && sm.launch ? MS_OK : MS_ERR_NOMEM;
+                        ms_malloc(n * sizeof(int)), ms_malloc(n), ms_malloc(n),
+                        ms_malloc(n * sizeof(int))};
+    int status = sm.rows && sm.side && sm.launch && sm.launch_rows
+                     ? MS_OK : MS_ERR_NOMEM;
     if (status == MS_OK && st->n >= 2) {
         for (int p = 0; p < kernel->n_proposals && status == MS_OK; p++) {
             const int split = rng_unif(rng) < 0.5;
@@ -323,5 +334,6 @@ int kernel_split_merge(state_t *st, const data_t *data, const kernel_t *kernel,
     free(sm.rows);
     free(sm.side);
     free(sm.launch);
+    free(sm.launch_rows);
     return status;
 }

@@ -118,23 +118,25 @@ void data_from_view(SEXP view, data_t *data) {
 }
 
 /* Counts of each group's observed ones and zeros, for a state built in R
- * from a view and group labels (1..n). Returns list(groups, group_sizes,
- * heads, tails) with groups in increasing order. */
+ * from a view and group labels (1..n + LABEL_SLACK: a saved state's ids).
+ * Returns list(groups, group_sizes, heads, tails) with groups in
+ * increasing order. */
 SEXP C_group_counts(SEXP view, SEXP assignment) {
     data_t data;
     data_from_view(view, &data);
     if (TYPEOF(assignment) != INTSXP || XLENGTH(assignment) != data.n)
         Rf_error("`assignment` must be an integer vector of length %d.", data.n);
     const int n = data.n, D = data.D, *label = INTEGER(assignment);
-    int *group_index = (int *)R_alloc((size_t)n + 1, sizeof(int));
-    for (int g = 0; g <= n; g++) group_index[g] = -1;
+    const int max_label = n + LABEL_SLACK;
+    int *group_index = (int *)R_alloc((size_t)max_label + 1, sizeof(int));
+    for (int g = 0; g <= max_label; g++) group_index[g] = -1;
     for (int i = 0; i < n; i++) {
-        if (label[i] == NA_INTEGER || label[i] < 1 || label[i] > n)
-            Rf_error("`assignment` labels must lie between 1 and %d.", n);
+        if (label[i] == NA_INTEGER || label[i] < 1 || label[i] > max_label)
+            Rf_error("`assignment` labels must lie between 1 and %d.", max_label);
         group_index[label[i]] = 0;
     }
     int K = 0;
-    for (int g = 1; g <= n; g++)
+    for (int g = 1; g <= max_label; g++)
         if (group_index[g] == 0) group_index[g] = K++;
 
     const char *names[] = {"groups", "group_sizes", "heads", "tails", ""};
@@ -143,7 +145,7 @@ SEXP C_group_counts(SEXP view, SEXP assignment) {
     SEXP sizes = SET_VECTOR_ELT(out, 1, Rf_allocVector(INTSXP, K));
     SEXP heads = SET_VECTOR_ELT(out, 2, Rf_allocMatrix(INTSXP, K, D));
     SEXP tails = SET_VECTOR_ELT(out, 3, Rf_allocMatrix(INTSXP, K, D));
-    for (int g = 1; g <= n; g++)
+    for (int g = 1; g <= max_label; g++)
         if (group_index[g] >= 0) INTEGER(groups)[group_index[g]] = g;
     memset(INTEGER(sizes), 0, (size_t)K * sizeof(int));
     memset(INTEGER(heads), 0, (size_t)K * D * sizeof(int));

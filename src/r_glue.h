@@ -8,6 +8,13 @@
 #include <Rinternals.h>
 #include <stdint.h>
 
+/* Group ids are slots + 1. The lowest free slot is always claimed, so with
+ * n rows at most n groups, the ghost and split-merge's two work slots are
+ * in use: a saved group id is at most n + 3 (above n when slots were not
+ * compacted, e.g. a tiny data set that once had every row alone). The R
+ * side's label_slack (R/runner.R) is the same number. */
+#define LABEL_SLACK 3
+
 /* The element of a named list, or R_NilValue. */
 SEXP list_get(SEXP list, const char *name);
 

@@ -18,12 +18,6 @@ typedef struct {
     chain_t chain;
 } runner_t;
 
-/* Group ids are slots + 1. The lowest free slot is always claimed, so with
- * n rows at most n groups, the ghost and split-merge's two work slots are
- * in use: a saved group id is at most n + 3 (above n when slots were not
- * compacted, e.g. a tiny data set that once had every row alone). */
-#define LABEL_SLACK 3
-
 static void runner_finalize(SEXP ptr) {
     runner_t *runner = R_ExternalPtrAddr(ptr);
     if (runner == NULL) return;

@@ -38,6 +38,27 @@ void state_slot_move_row(state_t *st, const data_t *data, int row, int k,
     }
 }
 
+/* Whether every block counts rows in bulk; else rows move one by one,
+ * every block seeing each row in turn, as they always did. */
+static int blocks_add_in_bulk(const state_t *st) {
+    for (int b = 0; b < st->n_blocks; b++)
+        if (st->blocks[b].ops->add_rows == NULL) return 0;
+    return 1;
+}
+
+void state_slot_add_rows(state_t *st, const data_t *data, const int *rows,
+                         int m, int k) {
+    if (!blocks_add_in_bulk(st)) {
+        for (int r = 0; r < m; r++)
+            state_slot_move_row(st, data, rows[r], k, +1);
+        return;
+    }
+    st->size[k] += m;
+    const partition_view_t p = state_view(st);
+    for (int b = 0; b < st->n_blocks; b++)
+        st->blocks[b].ops->add_rows(&st->blocks[b], &p, rows, m, k);
+}
+
 double state_score_row_slot(const state_t *st, const data_t *data, int row,
                             int k) {
     (void)data;
@@ -97,9 +118,14 @@ void state_commit_split(state_t *st, int from, int with_i, int with_j,
 
 void state_merge_groups(state_t *st, const data_t *data, int into,
                         int absorbed, const int *rows, int n_rows) {
-    for (int r = 0; r < n_rows; r++) {
-        state_slot_move_row(st, data, rows[r], into, +1);
-        st->group_of_row[rows[r]] = into;
+    if (blocks_add_in_bulk(st)) {
+        state_slot_add_rows(st, data, rows, n_rows, into);
+        for (int r = 0; r < n_rows; r++) st->group_of_row[rows[r]] = into;
+    } else {
+        for (int r = 0; r < n_rows; r++) {
+            state_slot_move_row(st, data, rows[r], into, +1);
+            st->group_of_row[rows[r]] = into;
+        }
     }
     state_release_slot(st, absorbed);
 }

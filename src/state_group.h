@@ -33,6 +33,12 @@ void state_release_slot(state_t *st, int slot);
 void state_slot_move_row(state_t *st, const data_t *data, int row, int k,
                          int step);
 
+/* Counts rows[0..m) into slot k, as m calls of state_slot_move_row(+1)
+ * in that order would (the same bits), in one call per block where every
+ * block has add_rows (block.h). */
+void state_slot_add_rows(state_t *st, const data_t *data, const int *rows,
+                         int m, int k);
+
 /* log p(row | the rows counted in slot k), for a row not counted in k. */
 double state_score_row_slot(const state_t *st, const data_t *data, int row,
                             int k);
@@ -57,7 +63,8 @@ void state_commit_split(state_t *st, int from, int with_i, int with_j,
                         const int *rows, const char *side, int n_rows);
 
 /* Moves every row of active slot `absorbed` (rows[0..n_rows)) into active
- * slot `into` and frees `absorbed`: one count move per row. */
+ * slot `into` and frees `absorbed`, the rows counted in as by
+ * state_slot_add_rows. */
 void state_merge_groups(state_t *st, const data_t *data, int into,
                         int absorbed, const int *rows, int n_rows);
 

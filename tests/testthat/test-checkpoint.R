@@ -45,6 +45,29 @@ test_that("run 10, save, resume in a fresh R process, run 10 = run 20", {
   expect_identical(same_rows(out$t), same_rows(chain_trace(whole)[11:20, ]))
 })
 
+# A start with every row alone fills slots 1..n and the ghost; a row that
+# then opens a group takes slot n + 1 before compaction, so a saved state
+# can hold group ids above n (up to n + 3). Such a state must resume, and
+# resume the very chain (it once failed runner()'s check of the labels).
+test_that("a state whose group ids exceed n resumes to the bit", {
+  Y <- make_binary_data(n = 60, D = 10, n_prototypes = 3, missing = 0.02, seed = 4)
+  w <- make_workflow(Y)
+  singletons <- initialize_state(w$defn, w$view, assignment = seq_len(nrow(Y)))
+  kc <- list(assign_kernel(), slice_cluster_hp_kernel())
+  for (seed in 1:20) {
+    r <- withr::with_seed(seed, runner(w$defn, w$view, singletons, kc))
+    run(r, 1)
+    s <- get_latent(r)
+    if (max(s$assignments) > nrow(Y)) break
+  }
+  expect_gt(max(s$assignments), nrow(Y))
+  expect_lte(max(s$assignments), nrow(Y) + 3L)
+  resumed <- runner(w$defn, w$view, s, kc)
+  run(resumed, 3)
+  run(r, 3)
+  expect_identical(get_latent(resumed), get_latent(r))
+})
+
 test_that("parallel runners resume from get_latents() to the bit", {
   skip_on_cran()
   w <- checkpoint_workflow()

@@ -264,3 +264,65 @@ test_that("configurations without split-merge give the draws of the baseline bui
   # The singleton starts spread the slots, so some ids were compacted.
   expect_gt(relabelled, 0)
 })
+
+# The build of 0.5.0 (dc9ab9c), where available: split-merge counts a
+# random launch's rows into its two work slots at once and an accepted
+# merge's rows into the larger group at once (issue 15), and gives the
+# chains of 0.5.0, which moved them one by one, bit for bit. The cases
+# cover a clean and a partly missing bb block (bulk counts and their
+# denominators) and a mixed definition, whose nich block has no bulk count
+# (rows then move one by one).
+test_that("split-merge chains are those of the 0.5.0 build", {
+  previous <- Sys.getenv("MICROSCOPES_050_LIB", "/work/lib-050")
+  skip_if_not(dir.exists(file.path(previous, "microscopes")), "no 0.5.0 build")
+  skip_on_cran()
+  script <- function(lib) {
+    sprintf('
+      suppressMessages(library(microscopes, lib.loc = "%s"))
+      set.seed(1)
+      n <- 300; D <- 40
+      z <- sample(1:4, n, TRUE)
+      P <- matrix(runif(4 * D), 4)
+      Y <- matrix(runif(n * D) < P[z, ], n)
+      Yna <- Y
+      Yna[sample(length(Y), 500)] <- NA
+      out <- list()
+      for (case in c("clean", "missing", "mixed", "one group")) {
+        if (case == "mixed") {
+          view <- dataview(data.frame(Yna[, 1:10], x = rnorm(n, z)))
+          defn <- model_definition(n, c(rep(list(beta_bernoulli()), 10),
+                                        list(normal_inverse_chisq())))
+        } else {
+          view <- if (case == "missing") Yna else Y
+          defn <- model_definition(n, rep(list(beta_bernoulli()), D))
+        }
+        set.seed(3)
+        s <- if (case == "one group") initialize_state(defn, view, assignment = rep(1L, n))
+             else initialize_state(defn, view)
+        r <- runner(defn, view, s, default_kernel_config(defn))
+        run(r, 30)
+        out[[case]] <- list(latent = get_latent(r),
+                            trace = chain_trace(r)[, c("n_groups", "alpha", "log_joint",
+                                                       "split_accepted", "merge_accepted")])
+      }
+      saveRDS(out, commandArgs(TRUE)[1])', lib)
+  }
+  run_with <- function(lib) {
+    file <- tempfile(fileext = ".R")
+    out <- tempfile(fileext = ".rds")
+    writeLines(script(lib), file)
+    status <- system2(file.path(R.home("bin"), "Rscript"), c(file, out))
+    expect_identical(status, 0L)
+    readRDS(out)
+  }
+  old <- run_with(previous)
+  new <- run_with(dirname(system.file(package = "microscopes")))
+  expect_identical(names(new), names(old))
+  for (case in names(old)) {
+    expect_identical(new[[case]]$trace, old[[case]]$trace, label = case)
+    expect_identical(new[[case]]$latent, old[[case]]$latent, label = case)
+    # Splits and merges were accepted, so the bulk counts were exercised.
+    expect_gt(sum(old[[case]]$trace$split_accepted), 0)
+  }
+  expect_gt(sum(old$mixed$trace$merge_accepted), 0)
+})
