@@ -373,7 +373,7 @@ default_kernel_config <- function(defn) {
                      class = "microscopes_kernel_config"))
   }
   # Mixed models: beta_bernoulli() features keep their kernel (its prior,
-  # width 0.1); the others are sliced under their model's default
+  # its default scale and width); the others are sliced under their model's default
   # hyperprior (see ?models), width 1 (in log units for positive
   # hyperparameters: the kernel's scale-free default).
   bb <- which(defn$models == "beta_bernoulli")

@@ -271,7 +271,7 @@ static void share_log_tables(bb_block_t *bb) {
     bb->n_shared = n_values;
 }
 
-void bb_rebuild_tables(bb_block_t *bb, const partition_view_t *p) {
+void bb_rebuild_begin(bb_block_t *bb) {
     for (int N = 0; N <= bb->n; N++) bb->log_denominator[N] = NAN;
     share_log_tables(bb);
     for (int d = 0; d < bb->D; d++) {
@@ -279,8 +279,12 @@ void bb_rebuild_tables(bb_block_t *bb, const partition_view_t *p) {
         bb->log_b[d] = log_shift(bb->b[d], 0);
         bb->log_beta_ab[d] = log_beta(bb->a[d], bb->b[d]);
     }
-    /* Every slot in use: the active ones, the ghost and work slots, which
-     * lie below slot_span (the partition's in_use is not in the view). */
+}
+
+void bb_rebuild_tables(bb_block_t *bb, const partition_view_t *p) {
+    bb_rebuild_begin(bb);
+    /* The slots in use between iterations: the active ones and the ghost
+     * (work slots exist only inside a split-merge move). */
     for (int j = 0; j < p->n_active; j++) bb_slot_rebuild(bb, p, p->active[j]);
     if (p->ghost >= 0) bb_slot_rebuild(bb, p, p->ghost);
 }

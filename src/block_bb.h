@@ -113,8 +113,18 @@ static inline int row_missing(const data_t *data, int row) {
 /* Sets the hyperparameters of feature d (tables are stale until rebuild). */
 void bb_set_feature_hp(bb_block_t *bb, int d, double a, double b);
 
-/* Recomputes every table of the slots in use from the counts. */
+/* Recomputes every table of the slots in use from the counts:
+ * bb_rebuild_begin (what does not depend on a slot: the per-feature logs,
+ * the shared tables, and the memo of denominators emptied), then
+ * bb_slot_rebuild of each active slot and the ghost. */
 void bb_rebuild_tables(bb_block_t *bb, const partition_view_t *p);
+void bb_rebuild_begin(bb_block_t *bb);
+
+/* The same on `threads` threads (bb_rebuild_threads.c), with the same bits
+ * whatever the number; when its scratch cannot be allocated, on the calling
+ * thread (only time is lost). */
+void bb_rebuild_tables_threaded(bb_block_t *bb, const partition_view_t *p,
+                                int threads);
 
 /* Copies feature d's heads and tails over the active groups, in the order
  * of `active`, into contiguous arrays of n_active entries. */

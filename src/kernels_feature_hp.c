@@ -30,10 +30,13 @@ typedef struct {
     int n_small, n_large;
 } count_list_t;
 
+/* The target of one slice: the counts are count_list_t (the linear
+ * scale's feature_log_density) or ladder_t (the log scale's
+ * ladder_log_density). */
 typedef struct {
     const prior_t *prior;
-    const count_list_t *moving;  /* heads (slicing a) or tails (slicing b) */
-    const count_list_t *totals;  /* heads + tails */
+    const void *moving;         /* heads (slicing a) or tails (slicing b) */
+    const void *totals;         /* heads + tails */
     double fixed;               /* the hyperparameter held fixed */
     int moving_b;               /* 0: slice over a; 1: over b */
 } feature_target_t;
@@ -116,14 +119,6 @@ typedef struct {
     int n;
 } ladder_t;
 
-typedef struct {
-    const prior_t *prior;
-    const ladder_t *moving;   /* heads (slicing log a) or tails (log b) */
-    const ladder_t *totals;
-    double fixed;
-    int moving_b;
-} ladder_target_t;
-
 /* The density of u = log a (or log b): that of a (or b) times the
  * Jacobian e^u, so `width` is a factor e^width whatever the scale of the
  * hyperparameter. A feature that is off in every group has a posterior in
@@ -131,16 +126,17 @@ typedef struct {
  * such features took 69 evaluations per update of b (most of them
  * stepping out) against 10 for the others (MNIST 2s and 3s at K = 173). */
 static double ladder_log_density(double u, void *context) {
-    const ladder_target_t *t = context;
+    const feature_target_t *t = context;
     const double x = exp(u);
     const double a = t->moving_b ? t->fixed : x, b = t->moving_b ? x : t->fixed;
     const double log_prior = feature_prior(t->prior, a, b);
     if (!isfinite(log_prior)) return -INFINITY;
+    const ladder_t *moving = t->moving, *totals = t->totals;
     return log_prior + u +
-           log_rising_sum_ladder(x, t->moving->counts, t->moving->multiplicity,
-                                 t->moving->n) -
-           log_rising_sum_ladder(a + b, t->totals->counts,
-                                 t->totals->multiplicity, t->totals->n);
+           log_rising_sum_ladder(x, moving->counts, moving->multiplicity,
+                                 moving->n) -
+           log_rising_sum_ladder(a + b, totals->counts, totals->multiplicity,
+                                 totals->n);
 }
 
 /* Puts a ladder's distinct counts in increasing order and reads their
@@ -268,8 +264,31 @@ static void thread_scratch(const feature_hp_run_t *run, int thread,
     *lists_at = scratch + 3 * map;
 }
 
+/* Slices a given b, then b given the new a (Neal 2003, one coordinate at
+ * a time), each under `density` with target->moving the counts of the
+ * coordinate (heads for a, tails for b). On the log scale the slice is
+ * over log a and log b, the density carrying the Jacobian. */
+static int slice_a_then_b(const feature_hp_run_t *run, log_density_fn density,
+                          feature_target_t *target, const void *tails,
+                          int log_scale, rng_t *rng, double *a, double *b) {
+    int status = MS_OK;
+    const double a_from = log_scale ? log(*a) : *a;
+    const double a_to = slice_sample(a_from, density, target, &run->options,
+                                     rng, &status);
+    *a = log_scale ? exp(a_to) : a_to;
+    if (status != MS_OK) return status;
+    target->moving = tails;
+    target->fixed = *a;
+    target->moving_b = 1;
+    const double b_from = log_scale ? log(*b) : *b;
+    const double b_to = slice_sample(b_from, density, target, &run->options,
+                                     rng, &status);
+    *b = log_scale ? exp(b_to) : b_to;
+    return status;
+}
+
 /* The kernel of 0.4.0 and before (scale = "linear"): a, then b, sliced
- * on their own scale; its bits are those of 0.4.0. */
+ * on their own scale over grouped counts; its bits are those of 0.4.0. */
 static int update_linear(const feature_hp_run_t *run, const bb_block_t *bb,
                          int d, int thread, rng_t *rng, double *a, double *b) {
     const state_t *st = run->st;
@@ -282,20 +301,12 @@ static int update_linear(const feature_hp_run_t *run, const bb_block_t *bb,
         lists[l] = (count_list_t){at, at + slots, at + 2 * slots, 0, 0};
     }
     gather_counts(st, bb, d, lists, position);
-    int status = MS_OK;
     feature_target_t target = {&run->kernel->prior, &lists[0], &lists[2],
                                bb->b[d], 0};
-    *a = slice_sample(bb->a[d], feature_log_density, &target, &run->options,
-                      rng, &status);
+    *a = bb->a[d];
     *b = bb->b[d];
-    if (status == MS_OK) {
-        target.moving = &lists[1];
-        target.fixed = *a;
-        target.moving_b = 1;
-        *b = slice_sample(*b, feature_log_density, &target, &run->options, rng,
-                          &status);
-    }
-    return status;
+    return slice_a_then_b(run, feature_log_density, &target, &lists[1], 0, rng,
+                          a, b);
 }
 
 /* scale = "log": log a, then log b, over the ladders of the counts. */
@@ -312,20 +323,12 @@ static int update_log_scale(const feature_hp_run_t *run, const bb_block_t *bb,
         ladders[l] = (ladder_t){at, at + slots, 0};
     }
     gather_ladders(st, bb, d, ladders, tally);
-    int status = MS_OK;
-    ladder_target_t target = {&run->kernel->prior, &ladders[0], &ladders[2],
-                              bb->b[d], 0};
-    *a = exp(slice_sample(log(bb->a[d]), ladder_log_density, &target,
-                          &run->options, rng, &status));
+    feature_target_t target = {&run->kernel->prior, &ladders[0], &ladders[2],
+                               bb->b[d], 0};
+    *a = bb->a[d];
     *b = bb->b[d];
-    if (status == MS_OK) {
-        target.moving = &ladders[1];
-        target.fixed = *a;
-        target.moving_b = 1;
-        *b = exp(slice_sample(log(*b), ladder_log_density, &target,
-                              &run->options, rng, &status));
-    }
-    return status;
+    return slice_a_then_b(run, ladder_log_density, &target, &ladders[1], 1,
+                          rng, a, b);
 }
 
 static int update_one_feature(void *ctx, int f, int thread,
@@ -346,6 +349,21 @@ static int update_one_feature(void *ctx, int f, int thread,
             ? update_log_scale(run, bb_of(blk), d, thread, &rng, &a, &b)
             : update_linear(run, bb_of(blk), d, thread, &rng, &a, &b);
     set_bb_hp(blk, d, a, b);
+    return status;
+}
+
+/* state_rebuild_tables, with the bb block's tables rebuilt on the
+ * kernel's threads (the same bits). */
+static int rebuild_tables(state_t *st, int threads) {
+    const partition_view_t p = state_view(st);
+    int status = MS_OK;
+    for (int b = 0; b < st->n_blocks && status == MS_OK; b++) {
+        block_t *blk = &st->blocks[b];
+        if (blk->ops->kind == BLOCK_BETA_BERNOULLI)
+            bb_rebuild_tables_threaded(bb_of(blk), &p, threads);
+        else
+            status = blk->ops->rebuild(blk, &p);
+    }
     return status;
 }
 
@@ -386,7 +404,8 @@ int kernel_slice_feature_hp(state_t *st, const kernel_t *kernel, rng_t *rng,
                         : MS_ERR_NOMEM;
         free(locals);
     }
-    const int rebuilt = state_rebuild_tables(st);
+    const int rebuilt =
+        rebuild_tables(st, kernel->threads > 1 ? kernel->threads : 1);
     return status ? status : rebuilt;
 }
 
