@@ -90,10 +90,30 @@ void chain_free(chain_t *chain) {
     memset(chain, 0, sizeof(*chain));
 }
 
+/* Below this many feature-group pairs an update of every feature's
+ * hyperparameters takes well under a millisecond, less than starting
+ * threads costs, so the chain's inner threads are left idle: the results
+ * are the same either way (one stream per feature). The log joint's data
+ * term, a few log Gamma values per pair, follows the same rule. */
+#define FEATURE_HP_PAIRS_PER_THREAD 4096
+
+/* The chain's inner threads that work over `pairs` feature-group pairs
+ * pays for, at least `threads`. */
+static int threads_for_pairs(const chain_t *chain, long pairs, int threads) {
+    if (chain->inner_threads > threads) {
+        long useful = pairs / FEATURE_HP_PAIRS_PER_THREAD;
+        if (useful > chain->inner_threads) useful = chain->inner_threads;
+        if (useful > threads) threads = (int)useful;
+    }
+    return threads;
+}
+
 double chain_log_joint(const chain_t *chain) {
     const state_t *st = &chain->state;
-    const double score = state_data_log_marginal(
-        st, chain->ws.heads_of_feature, chain->ws.tails_of_feature);
+    const int threads =
+        threads_for_pairs(chain, (long)st->D * (st->n_active + 1), 1);
+    const double score = state_data_log_marginal_threaded(
+        st, chain->ws.heads_of_feature, chain->ws.tails_of_feature, threads);
     for (int j = 0; j < st->n_active; j++)
         chain->ws.heads_of_feature[j] = st->size[st->active[j]];
     return score + partition_log_prior(&chain->partition_prior,
@@ -142,25 +162,13 @@ static int trace_append(chain_t *chain) {
     return MS_OK;
 }
 
-/* Below this many feature-group pairs an update of every feature's
- * hyperparameters takes well under a millisecond, less than starting
- * threads costs, so the chain's inner threads are left idle: the results
- * are the same either way (one stream per feature). */
-#define FEATURE_HP_PAIRS_PER_THREAD 4096
-
 /* The threads of a feature-hyperparameter kernel: those the kernel asks
  * for itself (bench/large_k.R) or, when the work pays for them, the
  * chain's share of the run's threads. */
 static int feature_hp_threads(const chain_t *chain, const kernel_t *kernel) {
-    int threads = kernel->threads > 1 ? kernel->threads : 1;
-    if (chain->inner_threads > threads) {
-        const long pairs =
-            (long)kernel->n_features * (chain->state.n_active + 1);
-        long useful = pairs / FEATURE_HP_PAIRS_PER_THREAD;
-        if (useful > chain->inner_threads) useful = chain->inner_threads;
-        if (useful > threads) threads = (int)useful;
-    }
-    return threads;
+    return threads_for_pairs(
+        chain, (long)kernel->n_features * (chain->state.n_active + 1),
+        kernel->threads > 1 ? kernel->threads : 1);
 }
 
 int chain_iterate(chain_t *chain) {

@@ -135,6 +135,12 @@ double state_score_row_loo(const state_t *st, const data_t *data, int row);
  * log joint without the CRP term). `heads`, `tails`: n + 1 ints scratch. */
 double state_data_log_marginal(const state_t *st, int *heads, int *tails);
 
+/* The same, with the same bits, the bb features' terms computed on
+ * `threads` threads (state_score_threads.c; on the calling thread when
+ * threads < 2 or its scratch cannot be allocated). */
+double state_data_log_marginal_threaded(const state_t *st, int *heads,
+                                        int *tails, int threads);
+
 /* Checks the slot bookkeeping and recounts every block from its data
  * (block ops `check`), comparing with what the incremental updates left. Returns NULL when all
  * agree, or a description of the first disagreement. For tests. */

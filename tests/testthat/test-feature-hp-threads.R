@@ -57,7 +57,8 @@ test_that("slice_feature_hp on more threads than features or on a subset of feat
 # `threads =` of a runner or a parallel runner counts every thread of a run:
 # one worker per chain, and the rest shared among the chains for their
 # hyperparameter updates once a chain holds enough feature-group pairs
-# (chain.c, FEATURE_HP_PAIRS_PER_THREAD = 4096) and for the scores of each
+# (chain.c, FEATURE_HP_PAIRS_PER_THREAD = 4096; the log joint's data term
+# likewise) and for the scores of each
 # row of the Gibbs sweep once it spans SWEEP_PAIR_MIN_SLOTS = 48 slots and
 # SWEEP_PAIR_MIN_WORK = 2048 (blocks of 8 slots x on-features per row;
 # sweep_pair.h): here 500 features x 90 clusters, checked below, so that
@@ -72,8 +73,10 @@ total_threads_chains <- function(threads, chains, Y, defn, seed) {
   if (chains == 1L) run(runners[[1]], 3) else run(parallel_runner(runners, threads = threads), 3)
   lapply(runners, function(r) {
     s <- get_latent(r)
+    # The log joint too: its data term is summed over threads once the
+    # chain holds as many pairs (state_score_threads.c), in the same bits.
     list(hps = feature_hps(s), assignments = assignments(s), alpha = s$cluster_hp$alpha,
-         groups = chain_trace(r)$n_groups)
+         groups = chain_trace(r)$n_groups, log_joint = chain_trace(r)$log_joint)
   })
 }
 
