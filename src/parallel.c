@@ -166,15 +166,22 @@ int parallel_for(int n_units, int n_threads, parallel_unit_fn fn, void *ctx,
     }
 
     /* One thread's worth of work needs no worker: it runs here, as all of
-     * it does when no worker can be made. */
+     * it does when no worker can be made. Without a poll the calling
+     * thread has nothing to watch, so it is one of the n_threads and runs
+     * units itself: it is running already, while a new worker may take a
+     * millisecond to get a core (an idle virtual CPU must be woken), which
+     * in an inner loop of a chain (a few ms of work) was most of the gain
+     * of the second thread. */
+    const int caller_works = poll == NULL;
+    const int n_workers = caller_works ? n_threads - 1 : n_threads;
     pthread_t *workers =
-        n_threads > 1 ? ms_malloc((size_t)n_threads * sizeof(pthread_t)) : NULL;
+        n_threads > 1 ? ms_malloc((size_t)n_workers * sizeof(pthread_t)) : NULL;
     int started = 0;
     /* Workers wait for the lock until the main thread has seen them all
      * running, so that it polls at least once: a progress bar then shows
      * even when the work is done in an instant. */
     pthread_mutex_lock(&pool.lock);
-    for (; workers != NULL && started < n_threads; started++) {
+    for (; workers != NULL && started < n_workers; started++) {
         if (pthread_create(&workers[started], NULL, worker, &pool) != 0)
             break;
         pool.running_workers++;
@@ -183,6 +190,16 @@ int parallel_for(int n_units, int n_threads, parallel_unit_fn fn, void *ctx,
         pthread_mutex_unlock(&pool.lock);
         pool.on_calling_thread = 1;
         run_units(&pool, 0);
+    } else if (caller_works) {
+        /* Workers are threads 0 .. started - 1 (worker()); the caller
+         * takes the last id, which no worker has. */
+        pthread_mutex_unlock(&pool.lock);
+        run_units(&pool, n_threads - 1);
+        pthread_mutex_lock(&pool.lock);
+        while (pool.running_workers > 0)
+            pthread_cond_wait(&pool.wake, &pool.lock);
+        pthread_mutex_unlock(&pool.lock);
+        for (int t = 0; t < started; t++) pthread_join(workers[t], NULL);
     } else {
         wait_and_poll(&pool);
         for (int t = 0; t < started; t++) pthread_join(workers[t], NULL);

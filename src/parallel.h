@@ -32,7 +32,9 @@ typedef int (*parallel_poll_fn)(void *poll_ctx, long progress);
 /* Runs fn(ctx, u, thread, pool) for every u in [0, n_units) on up to
  * n_threads threads. With one thread, or when no thread can be created, the
  * units run on the calling thread, which then polls between units and
- * inside parallel_stop_requested(). `poll` may be NULL.
+ * inside parallel_stop_requested(). `poll` may be NULL; the calling thread
+ * is then one of the n_threads and runs units beside the workers (it has
+ * nothing to watch), as thread n_threads - 1.
  * Returns MS_OK; else the first error a unit returned; else MS_INTERRUPTED
  * when `poll` asked to stop (some units may not have run); or MS_ERR_NOMEM
  * when the pool's lock could not be made (no unit ran). */
