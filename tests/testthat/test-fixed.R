@@ -283,9 +283,7 @@ test_that("finite mixtures refuse bad input with errors naming the argument", {
 })
 
 test_that("CRP chains are bit-identical to the baseline build (MICROSCOPES_BASELINE_LIB)", {
-  baseline <- Sys.getenv("MICROSCOPES_BASELINE_LIB", "/work/lib-main")
-  skip_if_not(dir.exists(file.path(baseline, "microscopes")), "no baseline build")
-  skip_on_cran()
+  baseline <- other_build("MICROSCOPES_BASELINE_LIB", "/work/lib-main")
   script <- function(lib) {
     sprintf('
       suppressMessages(library(microscopes, lib.loc = "%s"))
@@ -313,16 +311,8 @@ test_that("CRP chains are bit-identical to the baseline build (MICROSCOPES_BASEL
       out$draws <- partition_draws(fit)
       saveRDS(out, commandArgs(TRUE)[1])', lib)
   }
-  run_with <- function(lib) {
-    file <- tempfile(fileext = ".R")
-    out <- tempfile(fileext = ".rds")
-    writeLines(script(lib), file)
-    status <- system2(file.path(R.home("bin"), "Rscript"), c(file, out), stdout = FALSE, stderr = FALSE)
-    expect_identical(status, 0L)
-    readRDS(out)
-  }
-  mine <- run_with(dirname(system.file(package = "microscopes")))
-  theirs <- run_with(baseline)
+  mine <- run_script_with(script, this_build(), quiet = TRUE)
+  theirs <- run_script_with(script, baseline, quiet = TRUE)
   expect_identical(mine, theirs)
 })
 

@@ -7,9 +7,7 @@
 # the configurations here leave it out; its exactness is the enumeration
 # tests' and its thread independence test-feature-hp-threads.R's.
 test_that("bb-only chains are those of the build before the seam, to the bit", {
-  baseline <- Sys.getenv("MICROSCOPES_SEAM_BASELINE_LIB", "/work/lib-main")
-  skip_if_not(dir.exists(file.path(baseline, "microscopes")), "no baseline build")
-  skip_on_cran()
+  baseline <- other_build("MICROSCOPES_SEAM_BASELINE_LIB", "/work/lib-main")
   script <- function(lib) {
     sprintf('
       suppressMessages(library(microscopes, lib.loc = "%s"))
@@ -45,16 +43,8 @@ test_that("bb-only chains are those of the build before the seam, to the bit", {
       }
       saveRDS(out, commandArgs(TRUE)[1])', lib)
   }
-  run_with <- function(lib) {
-    file <- tempfile(fileext = ".R")
-    out <- tempfile(fileext = ".rds")
-    writeLines(script(lib), file)
-    status <- system2(file.path(R.home("bin"), "Rscript"), c(file, out))
-    expect_identical(status, 0L)
-    readRDS(out)
-  }
-  old <- run_with(baseline)
-  new <- run_with(dirname(system.file(package = "microscopes")))
+  old <- run_script_with(script, baseline)
+  new <- run_script_with(script, this_build())
   expect_identical(names(new), names(old))
   expect_length(old, 12)
   # The saved-state format gained fields since (format 3: the partition

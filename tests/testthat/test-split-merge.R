@@ -205,9 +205,7 @@ test_that("default_kernel_config() has the split-merge kernel; bad arguments are
 # partitions. slice_feature_hp is left out: since issue 15 it draws from
 # per-feature streams (DECISIONS "Speed at K": chains change once).
 test_that("configurations without split-merge give the draws of the baseline build", {
-  baseline <- Sys.getenv("MICROSCOPES_BASELINE_LIB", "/work/baseline-lib")
-  skip_if_not(dir.exists(file.path(baseline, "microscopes")), "no baseline build")
-  skip_on_cran()
+  baseline <- other_build("MICROSCOPES_BASELINE_LIB", "/work/baseline-lib")
   script <- function(lib) {
     sprintf('
       suppressMessages(library(microscopes, lib.loc = "%s"))
@@ -235,17 +233,8 @@ test_that("configurations without split-merge give the draws of the baseline bui
       }
       saveRDS(out, commandArgs(TRUE)[1])', lib)
   }
-  run_with <- function(lib) {
-    file <- tempfile(fileext = ".R")
-    out <- tempfile(fileext = ".rds")
-    writeLines(script(lib), file)
-    status <- system2(file.path(R.home("bin"), "Rscript"), c(file, out))
-    expect_identical(status, 0L)
-    readRDS(out)
-  }
-  new_lib <- dirname(system.file(package = "microscopes"))
-  old <- run_with(baseline)
-  new <- run_with(new_lib)
+  old <- run_script_with(script, baseline)
+  new <- run_script_with(script, this_build())
   expect_identical(names(new), names(old))
   relabelled <- 0
   for (case in names(old)) {
@@ -273,9 +262,7 @@ test_that("configurations without split-merge give the draws of the baseline bui
 # denominators) and a mixed definition, whose nich block has no bulk count
 # (rows then move one by one).
 test_that("split-merge chains are those of the 0.5.0 build", {
-  previous <- Sys.getenv("MICROSCOPES_050_LIB", "/work/lib-050")
-  skip_if_not(dir.exists(file.path(previous, "microscopes")), "no 0.5.0 build")
-  skip_on_cran()
+  previous <- other_build("MICROSCOPES_050_LIB", "/work/lib-050", "0.5.0 build")
   script <- function(lib) {
     sprintf('
       suppressMessages(library(microscopes, lib.loc = "%s"))
@@ -307,16 +294,8 @@ test_that("split-merge chains are those of the 0.5.0 build", {
       }
       saveRDS(out, commandArgs(TRUE)[1])', lib)
   }
-  run_with <- function(lib) {
-    file <- tempfile(fileext = ".R")
-    out <- tempfile(fileext = ".rds")
-    writeLines(script(lib), file)
-    status <- system2(file.path(R.home("bin"), "Rscript"), c(file, out))
-    expect_identical(status, 0L)
-    readRDS(out)
-  }
-  old <- run_with(previous)
-  new <- run_with(dirname(system.file(package = "microscopes")))
+  old <- run_script_with(script, previous)
+  new <- run_script_with(script, this_build())
   expect_identical(names(new), names(old))
   for (case in names(old)) {
     expect_identical(new[[case]]$trace, old[[case]]$trace, label = case)
