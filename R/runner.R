@@ -27,10 +27,15 @@
 #'   for the same definition and data.
 #' @param kernel_config A list of kernels, e.g. [default_kernel_config()].
 #' @param threads Threads [run()] may use inside this one chain; `NULL`
-#'   for [microscopes_threads()]. Today the hyperparameter updates of
-#'   beta-Bernoulli features spread over them, when the chain holds enough
-#'   groups and features for threads to pay; the chain is the same, bit for
-#'   bit, whatever the number (each feature has its own random stream).
+#'   for [microscopes_threads()]. When the chain holds enough groups and
+#'   beta-Bernoulli features for threads to pay, they share the
+#'   hyperparameter updates of those features and the rebuild of the tables
+#'   after them, each iteration's log joint, and, in a definition of
+#'   beta-Bernoulli features only, the Gibbs sweep's scores (a second
+#'   thread scores each row against half of the groups, from 48 on). The
+#'   chain is the same, bit for bit, whatever the number (each feature's
+#'   hyperparameters have their own random stream, and every sum is taken
+#'   in the same order).
 #' @return A `microscopes_runner`.
 #' @seealso [parallel_runner()] to run several chains at once.
 #' @examples
@@ -90,7 +95,10 @@ runner <- function(defn, view, latent, kernel_config, threads = NULL) {
 #'
 #' @param runners A list of runners from [runner()], each with its own chain.
 #' @param threads Total number of threads; `NULL` for
-#'   [microscopes_threads()]. The runners' own `threads` are not used.
+#'   [microscopes_threads()]. Each chain runs on one of them; threads beyond
+#'   the number of chains are shared inside the chains, as a runner's own
+#'   `threads` are (see [runner()]), and the chains are the same whatever
+#'   the number. The runners' own `threads` are not used.
 #' @return A `microscopes_parallel_runner`.
 #' @examples
 #' set.seed(42)
