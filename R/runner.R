@@ -365,7 +365,7 @@ check_distinct_streams <- function(streams, arg, call = caller_call()) {
 
 # A saved group id is a slot + 1, and with n rows at most n groups, the
 # ghost and split-merge's two work slots are in use at once: ids reach
-# n + label_slack (LABEL_SLACK in src/r_runner.c).
+# n + label_slack (LABEL_SLACK in src/r_glue.h).
 label_slack <- 3L
 
 # What a hand-edited state can get wrong and the C code would only report
@@ -376,7 +376,7 @@ check_state_structure <- function(latent, call = caller_call()) {
   if (is.double(a) && length(a) == latent$n && !anyNA(a) && all(is.finite(a)) && all(a == round(a))) {
     a <- as.integer(a)
   }
-  # Group ids are slots + 1: at most n + 3 (src/r_runner.c, LABEL_SLACK),
+  # Group ids are slots + 1: at most n + 3 (src/r_glue.h, LABEL_SLACK),
   # above n after a start with every row alone.
   if (!is.integer(a) || length(a) != latent$n || anyNA(a) ||
       any(a < 1L | a > latent$n + label_slack)) {
@@ -504,7 +504,7 @@ check_mixed_state_structure <- function(latent, call = caller_call()) {
   if (is.double(a) && length(a) == latent$n && !anyNA(a) && all(is.finite(a)) && all(a == round(a))) {
     a <- as.integer(a)
   }
-  # Group ids are slots + 1: at most n + 3 (src/r_runner.c, LABEL_SLACK).
+  # Group ids are slots + 1: at most n + 3 (src/r_glue.h, LABEL_SLACK).
   if (!is.integer(a) || length(a) != latent$n || anyNA(a) ||
       any(a < 1L | a > latent$n + label_slack)) {
     abort_arg("latent", sprintf(
