@@ -62,7 +62,8 @@ test_that("slice_feature_hp on more threads than features or on a subset of feat
 # row of the Gibbs sweep once it spans SWEEP_PAIR_MIN_SLOTS = 48 slots and
 # SWEEP_PAIR_MIN_WORK = 2048 (blocks of 8 slots x on-features per row;
 # sweep_pair.h): here 500 features x 90 clusters, checked below, so that
-# 2 threads do run inside a chain for both.
+# 2 threads do run inside a chain for both. get_latent() audits the tables
+# against a recount (microscopes.check_state).
 total_threads_chains <- function(threads, chains, Y, defn, seed) {
   set.seed(seed)
   kc <- default_kernel_config(defn)
@@ -81,6 +82,7 @@ total_threads_chains <- function(threads, chains, Y, defn, seed) {
 }
 
 test_that("a run's total threads, shared inside chains, leave the chains unchanged", {
+  withr::local_options(microscopes.check_state = TRUE)
   set.seed(33)
   n <- 360
   D <- 500
