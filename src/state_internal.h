@@ -26,4 +26,10 @@ void mark_free(state_t *st, int k);
 void activate(state_t *st, int k);              /* appends k to `active` */
 void deactivate(state_t *st, int k);
 
+/* state_data_log_marginal, with the bb block's per-feature terms taken
+ * from bb_terms (D of them, computed as it would; state_score_threads.c)
+ * when it is not NULL: one sum, in one order, for both (state_score.c). */
+double state_data_log_marginal_from(const state_t *st, int *heads,
+                                    int *tails, const double *bb_terms);
+
 #endif

@@ -30,9 +30,11 @@ double state_score_row_loo(const state_t *st, const data_t *data, int row) {
 }
 
 /* The bb block sums feature by feature (score_feature over the active
- * groups), the order today's log joint has always used; the other kinds
- * sum their groups' closed-form marginals. */
-double state_data_log_marginal(const state_t *st, int *heads, int *tails) {
+ * groups, or its terms as bb_terms holds them), the order today's log
+ * joint has always used; the other kinds sum their groups' closed-form
+ * marginals. */
+double state_data_log_marginal_from(const state_t *st, int *heads,
+                                    int *tails, const double *bb_terms) {
     const partition_view_t p = state_view(st);
     double score = 0.0;
     for (int b = 0; b < st->n_blocks; b++) {
@@ -40,6 +42,10 @@ double state_data_log_marginal(const state_t *st, int *heads, int *tails) {
         if (blk->ops->kind == BLOCK_BETA_BERNOULLI) {
             const bb_block_t *bb = bb_of(blk);
             for (int d = 0; d < bb->D; d++) {
+                if (bb_terms != NULL) {
+                    score += bb_terms[d];
+                    continue;
+                }
                 bb_gather_feature_counts(bb, &p, d, heads, tails);
                 score += score_feature(heads, tails, st->n_active, bb->a[d],
                                        bb->b[d]);
@@ -50,4 +56,8 @@ double state_data_log_marginal(const state_t *st, int *heads, int *tails) {
         }
     }
     return score;
+}
+
+double state_data_log_marginal(const state_t *st, int *heads, int *tails) {
+    return state_data_log_marginal_from(st, heads, tails, NULL);
 }

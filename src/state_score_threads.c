@@ -72,18 +72,7 @@ double state_data_log_marginal_threaded(const state_t *st, int *heads,
         free(terms);
         return state_data_log_marginal(st, heads, tails);
     }
-    /* The sum of state_data_log_marginal, block by block, with the bb
-     * block's terms read from `terms`. */
-    double score = 0.0;
-    for (int b = 0; b < st->n_blocks; b++) {
-        const block_t *blk = &st->blocks[b];
-        if (blk == bb_blk) {
-            for (int d = 0; d < bb->D; d++) score += terms[d];
-        } else {
-            for (int j = 0; j < st->n_active; j++)
-                score += blk->ops->group_log_marginal(blk, &p, st->active[j]);
-        }
-    }
+    const double score = state_data_log_marginal_from(st, heads, tails, terms);
     free(terms);
     return score;
 }
